@@ -1,0 +1,49 @@
+/* The cp user directory: the analogue of VM's CP directory for vimap.  A
+ * text file, one user a line:
+ *
+ *     # comment
+ *     smith:$y$j9T$...        (a crypt(3) hash: yescrypt, SHA-512-crypt, ...)
+ *     jones:{PLAIN}secret     (plaintext: accepted for migration, warned of)
+ *
+ * User ids are case-insensitive, as on VM: they are kept in lower case. */
+#ifndef VIMAP_USERDIR_H
+#define VIMAP_USERDIR_H
+
+#include <stddef.h>
+
+#define USERDIR_MAX_USER 64
+
+struct userdir_entry {
+	char *user;   /* lower case */
+	char *secret; /* as in the file */
+};
+
+struct userdir {
+	struct userdir_entry *entries; /* sorted by user */
+	size_t count;
+	size_t plaintext_count;        /* entries with {PLAIN} secrets */
+};
+
+/* Lower-cases `user` into `out` (USERDIR_MAX_USER + 1 bytes).  Returns 0,
+   or -1 when it is empty, too long or holds a character other than
+   letters, digits and . _ - + @. */
+int userdir_canonical_user(const char *user, char out[USERDIR_MAX_USER + 1]);
+
+/* Reads the file at `path`.  Returns 0 and a directory the caller frees
+   with userdir_free(), or -1 with "PATH:LINE: what is wrong". */
+int userdir_load(const char *path, struct userdir **dir_r, const char **error_r);
+void userdir_free(struct userdir **dir);
+
+/* The entry for canonical `user`, or NULL.  Valid until userdir_free. */
+const struct userdir_entry *userdir_find(const struct userdir *dir, const char *user);
+
+/* 1 when `password` matches `secret` (a crypt(3) hash or {PLAIN}), 0 when
+   not, -1 when the hash is of a kind this system cannot compute. */
+int userdir_check_secret(const char *secret, const char *password);
+
+/* Writes a yescrypt hash of `password` into `out` (caller's buffer of
+   `size` bytes, 256 is enough).  0, or -1 with an error. */
+int userdir_hash_password(const char *password, char *out, size_t size,
+			  const char **error_r);
+
+#endif

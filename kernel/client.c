@@ -1,0 +1,500 @@
+#include "autoconfig.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "client.h"
+#include "config.h"
+#include "imap-commands.h"
+#include "log.h"
+#include "server.h"
+#include "stats.h"
+#include "trace.h"
+#include "workers.h"
+#include "xalloc.h"
+
+/* Largest command line without its literals. */
+#define CLIENT_MAX_LINE (64 * 1024)
+/* Input is held while this much output waits: a client that does not read
+   its responses cannot make the server buffer without bound. */
+#define CLIENT_MAX_OUTPUT (1024 * 1024)
+#define CLIENT_READ_CHUNK 16384
+/* Output buffers larger than this are given back once written. */
+#define CLIENT_KEEP_OUTPUT 4096
+
+static void client_process(struct client *c, const char *data, size_t len);
+static void client_flush(struct client *c);
+static void client_update_events(struct client *c);
+
+/* ---- idle lists ---- */
+
+static struct client **client_idle_head(struct client *c)
+{
+	return c->idle_auth ? &c->thread->auth_head : &c->thread->unauth_head;
+}
+
+static struct client **client_idle_tail(struct client *c)
+{
+	return c->idle_auth ? &c->thread->auth_tail : &c->thread->unauth_tail;
+}
+
+static void client_idle_unlink(struct client *c)
+{
+	struct client **head = client_idle_head(c), **tail = client_idle_tail(c);
+
+	if (c->idle_prev != NULL)
+		c->idle_prev->idle_next = c->idle_next;
+	else if (*head == c)
+		*head = c->idle_next;
+	if (c->idle_next != NULL)
+		c->idle_next->idle_prev = c->idle_prev;
+	else if (*tail == c)
+		*tail = c->idle_prev;
+	c->idle_prev = c->idle_next = NULL;
+}
+
+static void client_idle_append(struct client *c)
+{
+	struct client **head, **tail;
+
+	c->idle_auth = c->state != CLIENT_STATE_NOT_AUTHENTICATED;
+	head = client_idle_head(c);
+	tail = client_idle_tail(c);
+
+	c->idle_prev = *tail;
+	c->idle_next = NULL;
+	if (*tail != NULL)
+		(*tail)->idle_next = c;
+	else
+		*head = c;
+	*tail = c;
+	c->last_activity = ioloop_now(c->thread->loop);
+}
+
+/* Activity: the client goes to the young end of its idle list. */
+static void client_touch(struct client *c)
+{
+	client_idle_unlink(c);
+	client_idle_append(c);
+}
+
+/* ---- lifetime ---- */
+
+static void client_free(void *arg)
+{
+	struct client *c = arg;
+
+	imap_reader_deinit(&c->reader);
+	pool_free(&c->cmd_pool);
+	strbuf_free(&c->out);
+	strbuf_free(&c->pending);
+	free(c->user);
+	free(c);
+}
+
+static void client_unref(struct client *c)
+{
+	/* Freed after the round: an event later in it may still name c. */
+	if (--c->refcount == 0)
+		ioloop_defer(c->thread->loop, client_free, c);
+}
+
+static void client_io_cb(void *ctx, uint32_t events);
+
+static void client_peer_name(struct client *c, const struct sockaddr *addr)
+{
+	const void *a = addr->sa_family == AF_INET6 ?
+		(const void *)&((const struct sockaddr_in6 *)addr)->sin6_addr :
+		(const void *)&((const struct sockaddr_in *)addr)->sin_addr;
+
+	if (inet_ntop(addr->sa_family, a, c->peer, sizeof(c->peer)) == NULL)
+		strcpy(c->peer, "unknown");
+	/* An IPv4 client on a dual-stack socket: show it as IPv4. */
+	if (strncmp(c->peer, "::ffff:", 7) == 0 && strchr(c->peer, '.') != NULL)
+		memmove(c->peer, c->peer + 7, strlen(c->peer + 7) + 1);
+}
+
+void client_create(struct io_thread *thread, int fd, const struct sockaddr *addr)
+{
+	struct client *c = xcalloc(1, sizeof(*c));
+	const char *error;
+	int one = 1;
+
+	c->thread = thread;
+	c->state = CLIENT_STATE_NOT_AUTHENTICATED;
+	c->refcount = 1;
+	client_peer_name(c, addr);
+	imap_reader_init(&c->reader, server.config->max_literal, CLIENT_MAX_LINE);
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (ioloop_add(thread->loop, &c->io, fd, EPOLLIN | EPOLLRDHUP, client_io_cb,
+		       c, &error) < 0) {
+		log_error("client", "%s", error);
+		close(fd);
+		client_free(c);
+		return;
+	}
+	thread->client_count++;
+	stats_add(STATS_CONNECTIONS_NOW, 1);
+	stats_add(STATS_CONNECTIONS_TOTAL, 1);
+	client_idle_append(c);
+	if (trace_on(VIMAP_TRACE_SOCKLIBCALLS, NULL))
+		trace_msg("socket", "accept() = %d from %s", fd, c->peer);
+	client_sendf(c, "* OK [CAPABILITY %s] vimap ready.\r\n", server_capability(0));
+	client_flush(c);
+}
+
+void client_close(struct client *c, const char *reason)
+{
+	int fd = c->io.fd;
+
+	if (c->closing)
+		return;
+	c->closing = 1;
+	client_flush(c);
+	ioloop_remove(c->thread->loop, &c->io);
+	if (trace_on(VIMAP_TRACE_SOCKLIBCALLS, NULL))
+		trace_msg("socket", "close(%d) for %s", fd, c->peer);
+	close(fd);
+	client_idle_unlink(c);
+	c->thread->client_count--;
+	stats_add(STATS_CONNECTIONS_NOW, -1);
+	log_info("client", "%s%s%s: connection closed: %s", c->peer,
+		 c->user != NULL ? " user " : "", c->user != NULL ? c->user : "",
+		 reason);
+	client_unref(c);
+}
+
+void client_bye(struct client *c, const char *text, const char *reason)
+{
+	client_sendf(c, "* BYE %s\r\n", text);
+	client_close(c, reason);
+}
+
+/* ---- output ---- */
+
+static void client_trace_io(struct client *c, const char *dir,
+			    const char *data, size_t len)
+{
+	size_t start = 0;
+
+	while (start < len) {
+		const char *lf = memchr(data + start, '\n', len - start);
+		size_t end = lf != NULL ? (size_t)(lf - data) : len;
+		size_t show = end - start;
+
+		if (show > 0 && data[start + show - 1] == '\r')
+			show--;
+		trace_msg("socketio", "%s %s %.*s", c->peer, dir,
+			  (int)(show > 400 ? 400 : show), data + start);
+		start = end + 1;
+	}
+}
+
+void client_send(struct client *c, const char *data, size_t len)
+{
+	if (c->closing)
+		return;
+	if (trace_on(VIMAP_TRACE_SOCKETIO, c->peer))
+		client_trace_io(c, "S:", data, len);
+	strbuf_append(&c->out, data, len);
+}
+
+void client_sendf(struct client *c, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		/* Longer lines are rare: build them in a buffer of their own. */
+		char *big = xmalloc((size_t)n + 1);
+
+		va_start(ap, fmt);
+		vsnprintf(big, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		client_send(c, big, (size_t)n);
+		free(big);
+		return;
+	}
+	client_send(c, line, (size_t)n);
+}
+
+void client_send_tagged(struct client *c, const char *tag, const char *status,
+			const char *code, const char *text)
+{
+	if (code != NULL)
+		client_sendf(c, "%s %s [%s] %s\r\n", tag, status, code, text);
+	else
+		client_sendf(c, "%s %s %s\r\n", tag, status, text);
+}
+
+/* Writes what it can without blocking; waits for EPOLLOUT for the rest. */
+static void client_flush(struct client *c)
+{
+	while (c->out.len > 0) {
+		ssize_t n = write(c->io.fd, c->out.data, c->out.len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && !c->closing) {
+				strbuf_reset(&c->out);
+				client_close(c, "write failed");
+				return;
+			}
+			break;
+		}
+		stats_add(STATS_BYTES_OUT, n);
+		strbuf_consume(&c->out, (size_t)n);
+	}
+	if (c->out.len == 0 && c->out.cap > CLIENT_KEEP_OUTPUT)
+		strbuf_free(&c->out);
+	if (!c->closing)
+		client_update_events(c);
+}
+
+/* Reads while there is no command in flight and the output is drained
+   enough; writes while output waits. */
+static void client_update_events(struct client *c)
+{
+	uint32_t ev = 0;
+
+	c->input_stalled = c->busy || c->out.len > CLIENT_MAX_OUTPUT;
+	/* Level-triggered: a stalled client must not be told of input (or of
+	   the peer's half-close) over and over until it can take it. */
+	if (!c->input_stalled)
+		ev |= EPOLLIN | EPOLLRDHUP;
+	if (c->out.len > 0)
+		ev |= EPOLLOUT;
+	(void)ioloop_modify(c->thread->loop, &c->io, ev);
+}
+
+/* ---- input ---- */
+
+static void client_reject(struct client *c)
+{
+	struct imap_reader *r = &c->reader;
+
+	client_send_tagged(c, r->tag[0] != '\0' ? r->tag : "*",
+			   r->reject_no ? "NO" : "BAD", r->reject_code, r->reject_text);
+	imap_reader_next(r);
+}
+
+static void client_run_command(struct client *c)
+{
+	struct imap_command_args cmd;
+	const char *error;
+	int ret;
+
+	ret = imap_parse_command(c->reader.cmd.data, c->reader.cmd.len,
+				 &c->cmd_pool, &cmd, &error);
+	if (ret > 0 && trace_on(VIMAP_TRACE_SOCKETIO, c->peer))
+		imap_command_trace(c, &cmd);
+	imap_reader_next(&c->reader);
+	if (ret == 0) {
+		pool_clear(&c->cmd_pool);
+		return;
+	}
+	if (ret < 0) {
+		client_send_tagged(c, cmd.tag != NULL ? cmd.tag : "*", "BAD", NULL, error);
+		pool_clear(&c->cmd_pool);
+		return;
+	}
+	imap_command_run(c, &cmd);
+	if (!c->busy)
+		pool_clear(&c->cmd_pool);
+}
+
+/* Feeds bytes to the reader and runs each command that completes.  Stops
+   when a command goes to the worker pool; the rest waits in `pending`. */
+static void client_process(struct client *c, const char *data, size_t len)
+{
+	while (len > 0 && !c->closing && !c->busy) {
+		size_t used;
+
+		switch (imap_reader_feed(&c->reader, data, len, &used)) {
+		case IMAP_READER_AGAIN:
+			break;
+		case IMAP_READER_CONTINUE:
+			client_send(c, "+ OK\r\n", 6);
+			break;
+		case IMAP_READER_REJECT:
+			client_reject(c);
+			break;
+		case IMAP_READER_COMMAND:
+			client_run_command(c);
+			break;
+		}
+		data += used;
+		len -= used;
+	}
+	if (len > 0 && !c->closing)
+		strbuf_append(&c->pending, data, len);
+}
+
+static void client_read(struct client *c)
+{
+	char buf[CLIENT_READ_CHUNK];
+	int rounds = 0;
+
+	/* A bounded number of reads per event: one busy client cannot starve
+	   the others on this thread. */
+	while (!c->closing && !c->busy && c->out.len <= CLIENT_MAX_OUTPUT && rounds++ < 8) {
+		ssize_t n = read(c->io.fd, buf, sizeof(buf));
+
+		if (n == 0) {
+			client_close(c, "disconnected by the client");
+			return;
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				client_close(c, errno == ECONNRESET ? "connection reset" :
+					     "read failed");
+			return;
+		}
+		stats_add(STATS_BYTES_IN, n);
+		client_touch(c);
+		if (trace_on(VIMAP_TRACE_SOCKLIBCALLS, NULL))
+			trace_msg("socket", "read(%d) = %zd", c->io.fd, n);
+		client_process(c, buf, (size_t)n);
+		if ((size_t)n < sizeof(buf))
+			return;
+	}
+}
+
+static void client_io_cb(void *ctx, uint32_t events)
+{
+	struct client *c = ctx;
+
+	c->refcount++; /* c stays whole until this event is handled */
+	if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) && !c->input_stalled)
+		client_read(c);
+	else if (events & (EPOLLERR | EPOLLHUP))
+		client_close(c, "connection lost");
+	if (!c->closing)
+		client_flush(c);
+	client_unref(c);
+}
+
+/* ---- blocking work ---- */
+
+struct client_job {
+	struct client *c;
+	client_work_cb *work;
+	client_done_cb *done;
+	void *ctx;
+};
+
+static void client_job_done(void *arg)
+{
+	struct client_job *job = arg;
+	struct client *c = job->c;
+
+	c->busy = 0;
+	job->done(c, job->ctx);
+	free(job);
+	if (!c->closing) {
+		struct strbuf held = c->pending;
+
+		pool_clear(&c->cmd_pool);
+		/* Input that arrived behind the command runs now, in order. */
+		memset(&c->pending, 0, sizeof(c->pending));
+		client_process(c, held.data != NULL ? held.data : "", held.len);
+		strbuf_free(&held);
+		client_flush(c);
+	}
+	client_unref(c);
+}
+
+static void client_job_run(void *arg)
+{
+	struct client_job *job = arg;
+
+	job->work(job->ctx);
+	if (ioloop_post(job->c->thread->loop, client_job_done, job) < 0) {
+		/* The loop has stopped (shutdown): nobody will read the answer. */
+		free(job);
+	}
+}
+
+void client_run_blocking(struct client *c, client_work_cb *work,
+			 client_done_cb *done, void *ctx)
+{
+	struct client_job *job = xmalloc(sizeof(*job));
+
+	job->c = c;
+	job->work = work;
+	job->done = done;
+	job->ctx = ctx;
+	c->busy = 1;
+	c->refcount++;
+	if (workers_submit(server.workers, client_job_run, job) < 0) {
+		free(job);
+		c->busy = 0;
+		c->refcount--;
+		done(c, ctx);
+		return;
+	}
+	client_update_events(c);
+}
+
+/* ---- state and timers ---- */
+
+void client_set_authenticated(struct client *c, const char *user)
+{
+	client_idle_unlink(c);
+	c->state = CLIENT_STATE_AUTHENTICATED;
+	free(c->user);
+	c->user = xstrdup(user);
+	client_idle_append(c);
+}
+
+static void client_expire(struct client *head, int64_t now, unsigned timeout)
+{
+	while (head != NULL && now - head->last_activity >= (int64_t)timeout) {
+		struct client *next = head->idle_next;
+
+		/* A command in flight is activity, not idleness. */
+		if (!head->busy) {
+			stats_add(STATS_IDLE_TIMEOUTS, 1);
+			client_bye(head, "Idle timeout, closing connection.", "idle timeout");
+		}
+		head = next;
+	}
+}
+
+void client_check_idle(struct io_thread *t)
+{
+	int64_t now = ioloop_now(t->loop);
+
+	client_expire(t->unauth_head, now, server.config->idle_unauth);
+	if (server.config->idle_auth > 0)
+		client_expire(t->auth_head, now, server.config->idle_auth);
+}
+
+static void client_shutdown_list(struct client *c, const char *text)
+{
+	while (c != NULL) {
+		struct client *next = c->idle_next;
+
+		client_bye(c, text, "server shutting down");
+		c = next;
+	}
+}
+
+void client_shutdown_all(struct io_thread *t, const char *text)
+{
+	client_shutdown_list(t->unauth_head, text);
+	client_shutdown_list(t->auth_head, text);
+}

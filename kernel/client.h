@@ -1,0 +1,88 @@
+/* A client connection: its socket, input assembly, output buffer, idle
+ * timer and IMAP state.  A client lives on one I/O thread and is touched
+ * only there; work that blocks runs on the worker pool through
+ * client_run_blocking() and its result comes back to the client's thread. */
+#ifndef VIMAP_CLIENT_H
+#define VIMAP_CLIENT_H
+
+#include <stdint.h>
+#include <netinet/in.h>
+#include "imap-parser.h"
+#include "imap-reader.h"
+#include "ioloop.h"
+#include "pool.h"
+#include "strbuf.h"
+
+struct io_thread;
+
+enum client_state {
+	CLIENT_STATE_NOT_AUTHENTICATED = 1 << 0,
+	CLIENT_STATE_AUTHENTICATED = 1 << 1,
+	CLIENT_STATE_SELECTED = 1 << 2,
+	CLIENT_STATE_LOGOUT = 1 << 3
+};
+
+struct client {
+	struct io io;
+	struct io_thread *thread;
+	char peer[INET6_ADDRSTRLEN]; /* the client's address, for logs and trace */
+
+	enum client_state state;
+	char *user;                  /* once authenticated */
+
+	struct imap_reader reader;
+	struct pool cmd_pool;        /* the current command's memory */
+	struct strbuf out;           /* output not yet written */
+	struct strbuf pending;       /* input read but held while busy */
+
+	/* Idle timer: the thread keeps its clients in last-activity order. */
+	struct client *idle_prev, *idle_next;
+	int64_t last_activity;
+
+	unsigned refcount;           /* the connection, plus jobs in flight */
+	unsigned busy:1;             /* a command waits for the worker pool */
+	unsigned closing:1;          /* closed: no more input is processed */
+	unsigned input_stalled:1;    /* input waits (busy or output backlog) */
+	unsigned idle_auth:1;        /* on the authenticated idle list */
+};
+
+/* Takes over `fd` (a connected, non-blocking socket) on `thread`, sends
+   the greeting and starts reading.  On failure the fd is closed. */
+void client_create(struct io_thread *thread, int fd, const struct sockaddr *addr);
+
+/* Appends to the output; written when the current round of input ends or
+   when the socket is writable.  No-ops once the client is closing. */
+void client_send(struct client *c, const char *data, size_t len);
+void client_sendf(struct client *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Sends "TAG STATUS [CODE] text" (code may be NULL). */
+void client_send_tagged(struct client *c, const char *tag, const char *status,
+			const char *code, const char *text);
+
+/* Writes what is buffered and closes the connection; `reason` goes to the
+   log.  Safe to call more than once; memory goes after the round. */
+void client_close(struct client *c, const char *reason);
+
+/* Sends "* BYE text" and closes (shutdown, timeouts, protocol errors). */
+void client_bye(struct client *c, const char *text, const char *reason);
+
+/* Runs `work(ctx)` on the worker pool, then `done(c, ctx)` back on the
+   client's thread; input is held meanwhile, so commands stay in order.
+   When the client closed in between, `done` still runs (it must free ctx)
+   with c->closing set. */
+typedef void client_work_cb(void *ctx);
+typedef void client_done_cb(struct client *c, void *ctx);
+void client_run_blocking(struct client *c, client_work_cb *work,
+			 client_done_cb *done, void *ctx);
+
+/* Moves the client to the authenticated state (starts its idle timer
+   over with the authenticated timeout). */
+void client_set_authenticated(struct client *c, const char *user);
+
+/* Called by the thread once a second: closes clients idle too long. */
+void client_check_idle(struct io_thread *thread);
+
+/* Sends BYE to every client of the thread and closes them (shutdown). */
+void client_shutdown_all(struct io_thread *thread, const char *text);
+
+#endif

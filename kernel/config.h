@@ -1,0 +1,85 @@
+/* Configuration: the YAML file that carries every statement of the seed's
+ * IMAP CONFIG (FILEPOOLID, BADFILEID, MAILORIGINID, TRACE, AUTHENTICATE,
+ * PORT, READERTHREADS, IDLETIMEOUT, ENROLLDEFAULTS) plus vimap's own keys
+ * (administrators, plugin directory, plugin selection, per-plugin sections).
+ * docs/config.md documents every key. */
+#ifndef VIMAP_CONFIG_H
+#define VIMAP_CONFIG_H
+
+#include <stdint.h>
+#include <vimap/host.h>
+
+#define CONFIG_MAX_ORIGINS 32
+
+struct config_section; /* one plugin's section: opaque */
+
+struct vimap_config {
+	char *path;                  /* the file it was read from */
+
+	/* The seed's statements. */
+	char *filepoolid;            /* FILEPOOLID: required */
+	char *badfileid;             /* BADFILEID: required */
+	char **mailoriginid;         /* MAILORIGINID: 1..32 ids, default {"SMTP"} */
+	unsigned mailoriginid_count;
+	unsigned trace;              /* TRACE: enum vimap_trace_class bits */
+	char *trace_socketio_address;/* TRACE SOCKETIO ipaddr, NULL = all */
+	char *authenticate;          /* AUTHENTICATE: "cp", "esm" or an exit name */
+	unsigned port;               /* PORT: default 143 */
+	unsigned readerthreads;      /* READERTHREADS: default 1 */
+	unsigned idle_unauth;        /* IDLETIMEOUT first: default 60 (s) */
+	unsigned idle_auth;          /* IDLETIMEOUT second: 0 = infinite, else >= 1800 */
+	unsigned enroll_blocks;      /* ENROLLDEFAULTS first: default 100 */
+	unsigned enroll_storage_group; /* ENROLLDEFAULTS second: default 2 */
+
+	/* vimap's own. */
+	char **administrators;       /* $SERVER$ NAMES VMIPC list: user names */
+	unsigned administrators_count;
+	char *listen_address;        /* default "0.0.0.0" */
+	char *plugin_dir;            /* default PKGLIBDIR */
+	char *storage;               /* storage plugin, default "localfs" */
+	char **delivery;             /* delivery source plugins, default none */
+	unsigned delivery_count;
+	char *xlate_table;           /* translate table name, NULL = look-up order */
+	unsigned io_threads;         /* 0 = one per CPU */
+	unsigned worker_threads;     /* default 8 */
+	uint64_t max_literal;        /* bytes, default 64 MiB */
+	char *log_target;            /* "stderr" or "syslog", default "stderr" */
+	enum vimap_log_level log_level; /* default VIMAP_LOG_INFO */
+	char *admin_socket;          /* default RUNSTATEDIR "/vimap/admin.sock" */
+};
+
+/* Reads and checks the file at `path`.  On success returns 0 and a config
+   the caller owns (config_free).  On failure returns -1 with one message
+   naming file, line and column ("FILE:LINE:COL: unknown key 'prot'") or,
+   for a missing required statement, the file and the key. */
+int config_load(const char *path, struct vimap_config **config_r,
+		const char **error_r);
+void config_free(struct vimap_config **config);
+
+/* The look-up order of the seed: `explicit_path` when given (--config),
+   else DIR/NAME.yaml for the server name, else DIR/vimap.yaml, where DIR
+   is `dir` (normally SYSCONFDIR "/vimap").  Returns 0 and a path the caller
+   frees, or -1 with an error naming every file tried. */
+int config_find(const char *dir, const char *server_name,
+		const char *explicit_path, char **path_r, const char **error_r);
+
+/* The section `plugins: NAME:` of the file, or NULL when there is none.
+   Valid until config_free. */
+const struct config_section *config_plugin_section(const struct vimap_config *config,
+						   const char *name);
+
+/* Getters on a section (any may be passed a NULL section: then every key is
+   absent).  Same contract as the host table's config_* members in
+   <vimap/host.h>: 0 and the value or default, or -1 with an error naming
+   file, line and column. */
+int config_section_string(const struct config_section *section, const char *key,
+			  const char *def, const char **value_r, const char **error_r);
+int config_section_int(const struct config_section *section, const char *key,
+		       long long def, long long min, long long max,
+		       long long *value_r, const char **error_r);
+int config_section_bool(const struct config_section *section, const char *key,
+			int def, int *value_r, const char **error_r);
+int config_section_check_keys(const struct config_section *section,
+			      const char *const *known, const char **error_r);
+
+#endif

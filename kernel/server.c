@@ -1,0 +1,272 @@
+#include "autoconfig.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "client.h"
+#include "config.h"
+#include "error.h"
+#include "host.h"
+#include "loader.h"
+#include "log.h"
+#include "server.h"
+#include "workers.h"
+#include "xalloc.h"
+
+struct server server = { .listen_fd = -1 };
+
+/* Accepts taken per readiness event before other work gets a turn. */
+#define SERVER_ACCEPT_BATCH 64
+
+const char *server_capability(int authenticated)
+{
+	/* Only what is implemented is advertised; later commands add to it. */
+	(void)authenticated;
+	return "IMAP4rev1 LITERAL+";
+}
+
+/* ---- listener ---- */
+
+static int server_listen(const struct vimap_config *cfg, const char **error_r)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, cfg->listen_address,
+		      &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)cfg->port);
+		len = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, cfg->listen_address,
+			     &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)cfg->port);
+		len = sizeof(struct sockaddr_in6);
+	} else {
+		return error_set(error_r, "listen address '%s' is not an IP address",
+				 cfg->listen_address);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return error_set(error_r, "socket() failed: %s", strerror(errno));
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 1024) < 0) {
+		error_set(error_r, "bind(%s port %u) failed: %s", cfg->listen_address,
+			  cfg->port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	server.listen_fd = fd;
+	return 0;
+}
+
+static void server_accept_cb(void *ctx, uint32_t events)
+{
+	struct io_thread *t = ctx;
+	int i;
+
+	for (i = 0; i < SERVER_ACCEPT_BATCH && !server.shutting_down; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int fd = accept4(server.listen_fd, (struct sockaddr *)&ss, &len,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				log_error("listener", "accept() failed: %s: raise the "
+					  "descriptor limit", strerror(errno));
+			else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				log_error("listener", "accept() failed: %s", strerror(errno));
+			return;
+		}
+		client_create(t, fd, (struct sockaddr *)&ss);
+	}
+}
+
+/* ---- I/O threads ---- */
+
+static void server_tick_cb(void *ctx)
+{
+	client_check_idle(ctx);
+}
+
+static void *server_thread_main(void *arg)
+{
+	struct io_thread *t = arg;
+
+	ioloop_run(t->loop);
+	return NULL;
+}
+
+static int server_start_threads(const char **error_r)
+{
+	unsigned i, n = server.config->io_threads;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n == 0)
+		n = cpus > 0 ? (unsigned)cpus : 1;
+	server.threads = xcalloc(n, sizeof(*server.threads));
+	for (i = 0; i < n; i++) {
+		struct io_thread *t = &server.threads[i];
+
+		t->index = i;
+		t->loop = ioloop_create(error_r);
+		if (t->loop == NULL)
+			return -1;
+		/* EPOLLEXCLUSIVE: one thread wakes per connection, not all. */
+		if (ioloop_add(t->loop, &t->listen_io, server.listen_fd,
+			       EPOLLIN | EPOLLEXCLUSIVE, server_accept_cb, t, error_r) < 0)
+			return -1;
+		ioloop_set_tick(t->loop, server_tick_cb, t);
+		if (pthread_create(&t->thread, NULL, server_thread_main, t) != 0) {
+			ioloop_destroy(&t->loop);
+			return error_set(error_r, "pthread_create() failed");
+		}
+		server.thread_count = i + 1;
+	}
+	return 0;
+}
+
+/* ---- plugins ---- */
+
+static int server_load_plugin(const char *name, enum vimap_plugin_kind kind,
+			      struct vimap_plugin_ctx **plugin_r, const char **error_r)
+{
+	const struct vimap_config *cfg = server.config;
+
+	if (loader_open(cfg->plugin_dir, name, kind, plugin_r, error_r) < 0)
+		return -1;
+	if (loader_init(*plugin_r, config_plugin_section(cfg, name), error_r) < 0) {
+		loader_close(plugin_r);
+		return -1;
+	}
+	log_info("loader", "loaded %s plugin %s %s from %s", loader_kind_name(kind),
+		 name, (*plugin_r)->desc->version, (*plugin_r)->path);
+	return 0;
+}
+
+static int server_load_plugins(const char **error_r)
+{
+	const struct vimap_config *cfg = server.config;
+
+	if (loader_global_init(error_r) < 0)
+		return -1;
+	/* A configured plugin that does not load stops start-up: an auth
+	   plugin is never skipped (STYLE 5). */
+	if (server_load_plugin(cfg->authenticate, VIMAP_PLUGIN_AUTH, &server.auth,
+			       error_r) < 0)
+		return -1;
+	if (server_load_plugin(cfg->storage, VIMAP_PLUGIN_STORAGE, &server.storage,
+			       error_r) < 0)
+		return -1;
+	return 0;
+}
+
+/* ---- start and stop ---- */
+
+/* 10,000 connections need more descriptors than the usual 1024. */
+static void server_raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t old = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			log_info("server", "descriptor limit raised from %llu to %llu",
+				 (unsigned long long)old, (unsigned long long)rl.rlim_cur);
+	} else {
+		log_info("server", "descriptor limit is %llu", (unsigned long long)rl.rlim_cur);
+	}
+}
+
+int server_start(struct vimap_config *config, const char **error_r)
+{
+	server.config = config;
+	server.started = (int64_t)time(NULL);
+	server_raise_fd_limit();
+	server.workers = workers_create(config->worker_threads, error_r);
+	if (server.workers == NULL)
+		return -1;
+	host_set_workers(server.workers);
+	if (server_load_plugins(error_r) < 0)
+		return -1;
+	if (server_listen(config, error_r) < 0)
+		return -1;
+	if (server_start_threads(error_r) < 0)
+		return -1;
+	log_info("server", "listening on %s port %u with %u I/O threads and %u workers",
+		 config->listen_address, config->port, server.thread_count,
+		 config->worker_threads);
+	return 0;
+}
+
+static void server_thread_shutdown(void *arg)
+{
+	struct io_thread *t = arg;
+
+	ioloop_remove(t->loop, &t->listen_io);
+	client_shutdown_all(t, "Server shutting down.");
+	ioloop_stop(t->loop);
+}
+
+void server_stop(void)
+{
+	unsigned i;
+
+	server.shutting_down = 1;
+	for (i = 0; i < server.thread_count; i++)
+		(void)ioloop_post(server.threads[i].loop, server_thread_shutdown,
+				  &server.threads[i]);
+	for (i = 0; i < server.thread_count; i++)
+		pthread_join(server.threads[i].thread, NULL);
+	/* Workers finish what they hold before plugins go away. */
+	host_set_workers(NULL);
+	workers_destroy(&server.workers);
+	for (i = 0; i < server.thread_count; i++)
+		ioloop_destroy(&server.threads[i].loop);
+	free(server.threads);
+	server.threads = NULL;
+	server.thread_count = 0;
+	if (server.listen_fd >= 0)
+		close(server.listen_fd);
+	server.listen_fd = -1;
+	loader_close(&server.storage);
+	loader_close(&server.auth);
+	loader_global_deinit();
+}
+
+void server_run_until_signal(void)
+{
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_info("server", "SIGHUP received: nothing to reload yet "
+				 "(configuration changes need a restart)");
+			continue;
+		}
+		log_info("server", "%s received: shutting down",
+			 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		break;
+	}
+	server_stop();
+	log_info("server", "stopped");
+}
