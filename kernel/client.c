@@ -6,11 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include "client.h"
 #include "config.h"
 #include "imap-commands.h"
 #include "log.h"
+#include "mailbox-view.h"
+#include "mailbox-notify.h"
+#include "session.h"
 #include "server.h"
 #include "stats.h"
 #include "trace.h"
@@ -84,15 +88,33 @@ static void client_touch(struct client *c)
 
 /* ---- lifetime ---- */
 
+static void client_session_destroy_job(void *arg)
+{
+	struct session *s = arg;
+
+	session_destroy(&s);
+}
+
 static void client_free(void *arg)
 {
 	struct client *c = arg;
 
+	if (c->sess != NULL) {
+		/* Here, on the client's thread: no notification may reach the
+		   client once it is freed. */
+		notify_unwatch(&c->sess->watch);
+		/* Closing the store may block: not on an I/O thread. */
+		if (workers_submit(server.workers, client_session_destroy_job, c->sess) < 0)
+			session_destroy(&c->sess);
+		c->sess = NULL;
+	}
 	imap_reader_deinit(&c->reader);
 	pool_free(&c->cmd_pool);
 	strbuf_free(&c->out);
 	strbuf_free(&c->pending);
 	free(c->user);
+	free(c->idle_tag);
+	free(c->sasl_tag);
 	free(c);
 }
 
@@ -289,12 +311,30 @@ static void client_reject(struct client *c)
 	imap_reader_next(r);
 }
 
+static void client_end_idle(struct client *c, const char *line, size_t len);
+
 static void client_run_command(struct client *c)
 {
 	struct imap_command_args cmd;
 	const char *error;
 	int ret;
 
+	if (c->idling) {
+		client_end_idle(c, c->reader.cmd.data, c->reader.cmd.len);
+		imap_reader_next(&c->reader);
+		return;
+	}
+	if (c->sasl_tag != NULL) {
+		char *tag = c->sasl_tag;
+
+		c->sasl_tag = NULL;
+		imap_auth_continue(c, tag, c->reader.cmd.data, c->reader.cmd.len);
+		free(tag);
+		imap_reader_next(&c->reader);
+		if (!c->busy)
+			pool_clear(&c->cmd_pool);
+		return;
+	}
 	ret = imap_parse_command(c->reader.cmd.data, c->reader.cmd.len,
 				 &c->cmd_pool, &cmd, &error);
 	if (ret > 0 && trace_on(VIMAP_TRACE_SOCKETIO, c->peer))
@@ -449,15 +489,117 @@ void client_run_blocking(struct client *c, client_work_cb *work,
 	client_update_events(c);
 }
 
+void client_expect_sasl(struct client *c, const char *tag)
+{
+	free(c->sasl_tag);
+	c->sasl_tag = xstrdup(tag);
+	client_send(c, "+ \r\n", 4);
+}
+
+/* ---- IDLE ---- */
+
+struct client_idle_job {
+	struct session *s;
+};
+
+static void client_idle_work(void *arg)
+{
+	struct client_idle_job *job = arg;
+	struct session *s = job->s;
+	struct vimap_storage_error err;
+
+	strbuf_reset(&s->out);
+	atomic_store(&s->dirty, 0);
+	if (s->view != NULL &&
+	    mailbox_view_sync(s->view, session_storage(NULL), VIEW_SYNC_FULL, 0,
+			      &s->out, &err) < 0) {
+		if (err.code == VIMAP_STORAGE_ERR_NONEXISTENT) {
+			strbuf_appends(&s->out, "* BYE The selected mailbox was deleted.\r\n");
+			s->new_state = CLIENT_STATE_LOGOUT;
+		} else {
+			log_error("storage", "user %s: sync of %s failed: %s", s->user,
+				  s->view->name, err.text);
+		}
+	}
+}
+
+static void client_idle_done(struct client *c, void *arg)
+{
+	struct client_idle_job *job = arg;
+	struct session *s = job->s;
+
+	free(job);
+	c->idle_syncing = 0;
+	if (c->closing)
+		return;
+	client_send(c, s->out.data != NULL ? s->out.data : "", s->out.len);
+	strbuf_reset(&s->out);
+	if (s->new_state == CLIENT_STATE_LOGOUT) {
+		s->new_state = 0;
+		client_enter_state(c, CLIENT_STATE_LOGOUT);
+		return;
+	}
+	/* Changes that came while this sync ran: one more round. */
+	if (c->idling && atomic_load(&s->dirty))
+		client_mailbox_changed(c);
+}
+
+void client_mailbox_changed(struct client *c)
+{
+	struct client_idle_job *job;
+
+	if (c->closing || !c->idling || c->busy || c->idle_syncing || c->sess == NULL)
+		return;
+	job = xmalloc(sizeof(*job));
+	job->s = c->sess;
+	c->idle_syncing = 1;
+	client_run_blocking(c, client_idle_work, client_idle_done, job);
+}
+
+void client_start_idle(struct client *c, const char *tag)
+{
+	c->idling = 1;
+	free(c->idle_tag);
+	c->idle_tag = xstrdup(tag);
+	client_send(c, "+ idling\r\n", 10);
+	if (c->sess != NULL && atomic_load(&c->sess->dirty))
+		client_mailbox_changed(c);
+}
+
+/* The line after IDLE: DONE ends it; anything else is a protocol error
+   that also ends it (RFC 2177 3). */
+static void client_end_idle(struct client *c, const char *line, size_t len)
+{
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	c->idling = 0;
+	if (len == 4 && strncasecmp(line, "DONE", 4) == 0)
+		client_send_tagged(c, c->idle_tag, "OK", NULL, "IDLE terminated.");
+	else
+		client_send_tagged(c, c->idle_tag, "BAD", NULL, "Expected DONE.");
+	free(c->idle_tag);
+	c->idle_tag = NULL;
+}
+
 /* ---- state and timers ---- */
 
-void client_set_authenticated(struct client *c, const char *user)
+void client_enter_state(struct client *c, int state)
 {
-	client_idle_unlink(c);
-	c->state = CLIENT_STATE_AUTHENTICATED;
-	free(c->user);
-	c->user = xstrdup(user);
-	client_idle_append(c);
+	if (state == CLIENT_STATE_LOGOUT) {
+		client_close(c, "session ended by the server");
+		return;
+	}
+	if (c->state == CLIENT_STATE_NOT_AUTHENTICATED && c->sess != NULL &&
+	    c->sess->user != NULL) {
+		/* The authenticated timeout applies from now on. */
+		client_idle_unlink(c);
+		c->state = (enum client_state)state;
+		free(c->user);
+		c->user = xstrdup(c->sess->user);
+		client_idle_append(c);
+		return;
+	}
+	c->state = (enum client_state)state;
 }
 
 static void client_expire(struct client *head, int64_t now, unsigned timeout)

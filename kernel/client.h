@@ -14,6 +14,7 @@
 #include "strbuf.h"
 
 struct io_thread;
+struct session;
 
 enum client_state {
 	CLIENT_STATE_NOT_AUTHENTICATED = 1 << 0,
@@ -29,6 +30,7 @@ struct client {
 
 	enum client_state state;
 	char *user;                  /* once authenticated */
+	struct session *sess;        /* made by the first command that needs one */
 
 	struct imap_reader reader;
 	struct pool cmd_pool;        /* the current command's memory */
@@ -44,6 +46,10 @@ struct client {
 	unsigned closing:1;          /* closed: no more input is processed */
 	unsigned input_stalled:1;    /* input waits (busy or output backlog) */
 	unsigned idle_auth:1;        /* on the authenticated idle list */
+	unsigned idling:1;           /* in IDLE: waiting for DONE */
+	unsigned idle_syncing:1;     /* an IDLE sync job is on its way */
+	char *idle_tag;              /* the IDLE command's tag, while idling */
+	char *sasl_tag;              /* AUTHENTICATE waiting for the client's line */
 };
 
 /* Takes over `fd` (a connected, non-blocking socket) on `thread`, sends
@@ -78,6 +84,21 @@ void client_run_blocking(struct client *c, client_work_cb *work,
 /* Moves the client to the authenticated state (starts its idle timer
    over with the authenticated timeout). */
 void client_set_authenticated(struct client *c, const char *user);
+
+/* Enters a new state after a command: AUTHENTICATED from the session's
+   user (idle timer starts over), SELECTED, or LOGOUT (closes). */
+void client_enter_state(struct client *c, int state);
+
+/* Another session changed the selected mailbox: a client in IDLE is told
+   at once (a sync job); others hear of it after their next command. */
+void client_mailbox_changed(struct client *c);
+
+/* IDLE (RFC 2177): answers "+ idling" and holds the session until DONE,
+   telling the client of changes as they happen. */
+void client_start_idle(struct client *c, const char *tag);
+
+/* AUTHENTICATE: sends "+ " and takes the next line as the response. */
+void client_expect_sasl(struct client *c, const char *tag);
 
 /* Called by the thread once a second: closes clients idle too long. */
 void client_check_idle(struct io_thread *thread);

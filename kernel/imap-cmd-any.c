@@ -1,10 +1,14 @@
-/* Commands valid in every state: CAPABILITY, NOOP, LOGOUT (RFC 3501 6.1). */
+/* Commands valid in every state (RFC 3501 6.1), ID (RFC 2971), and the
+ * authenticated-state commands that need no store: NAMESPACE (RFC 2342) and
+ * ENABLE (RFC 5161). */
 #include "autoconfig.h"
+#include <strings.h>
 #include "client.h"
 #include "imap-commands.h"
 #include "server.h"
+#include "session.h"
 
-static int imap_cmd_no_args(struct client *c, const struct imap_command_args *cmd)
+static int imap_cmd_no_args(struct client *c, struct imap_cmd *cmd)
 {
 	if (cmd->count == 0)
 		return 1;
@@ -12,7 +16,7 @@ static int imap_cmd_no_args(struct client *c, const struct imap_command_args *cm
 	return 0;
 }
 
-void imap_cmd_capability(struct client *c, const struct imap_command_args *cmd)
+void imap_cmd_capability(struct client *c, struct imap_cmd *cmd)
 {
 	if (!imap_cmd_no_args(c, cmd))
 		return;
@@ -21,19 +25,78 @@ void imap_cmd_capability(struct client *c, const struct imap_command_args *cmd)
 	client_send_tagged(c, cmd->tag, "OK", NULL, "Capability completed.");
 }
 
-void imap_cmd_noop(struct client *c, const struct imap_command_args *cmd)
+void imap_cmd_noop_work(struct session *s, struct imap_cmd *cmd)
+{
+	session_tagged(cmd, "OK", NULL, "%s completed.", cmd->name);
+}
+
+void imap_cmd_noop(struct client *c, struct imap_cmd *cmd)
 {
 	if (!imap_cmd_no_args(c, cmd))
 		return;
 	client_send_tagged(c, cmd->tag, "OK", NULL, "NOOP completed.");
 }
 
-void imap_cmd_logout(struct client *c, const struct imap_command_args *cmd)
+void imap_cmd_logout(struct client *c, struct imap_cmd *cmd)
 {
 	if (!imap_cmd_no_args(c, cmd))
 		return;
 	client_send(c, "* BYE Logging out.\r\n", 20);
 	client_send_tagged(c, cmd->tag, "OK", NULL, "Logout completed.");
-	c->state = CLIENT_STATE_LOGOUT;
 	client_close(c, "logged out");
+}
+
+/* ID (RFC 2971): takes the client's list or NIL, answers with ours. */
+void imap_cmd_id(struct client *c, struct imap_cmd *cmd)
+{
+	const struct imap_arg *a = cmd->count == 1 ? &cmd->args[0] : NULL;
+
+	if (a == NULL || !(a->type == IMAP_ARG_LIST ||
+			   (a->type == IMAP_ARG_ATOM && strcasecmp(a->str, "NIL") == 0)) ||
+	    (a->type == IMAP_ARG_LIST && (a->count % 2 != 0 || a->count > 60))) {
+		client_send_tagged(c, cmd->tag, "BAD", NULL,
+				   "ID takes NIL or a list of field-value pairs.");
+		return;
+	}
+	client_sendf(c, "* ID (\"name\" \"vimap\" \"version\" \"%s\")\r\n", PACKAGE_VERSION);
+	client_send_tagged(c, cmd->tag, "OK", NULL, "ID completed.");
+}
+
+/* One namespace, personal, with '/' as separator (RFC 2342). */
+void imap_cmd_namespace(struct client *c, struct imap_cmd *cmd)
+{
+	if (!imap_cmd_no_args(c, cmd))
+		return;
+	client_send(c, "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n", 33);
+	client_send_tagged(c, cmd->tag, "OK", NULL, "NAMESPACE completed.");
+}
+
+/* ENABLE (RFC 5161): none of the extensions it can switch on is built yet,
+   so it enables nothing and says so with an empty ENABLED. */
+void imap_cmd_enable(struct client *c, struct imap_cmd *cmd)
+{
+	unsigned i;
+
+	if (cmd->count == 0) {
+		client_send_tagged(c, cmd->tag, "BAD", NULL, "ENABLE needs capability names.");
+		return;
+	}
+	for (i = 0; i < cmd->count; i++) {
+		if (cmd->args[i].type != IMAP_ARG_ATOM) {
+			client_send_tagged(c, cmd->tag, "BAD", NULL,
+					   "ENABLE takes capability names.");
+			return;
+		}
+	}
+	client_send(c, "* ENABLED\r\n", 11);
+	client_send_tagged(c, cmd->tag, "OK", NULL, "ENABLE completed.");
+}
+
+/* IDLE (RFC 2177): the client's thread holds it; changes are synced on a
+   worker as they are notified. */
+void imap_cmd_idle(struct client *c, struct imap_cmd *cmd)
+{
+	if (!imap_cmd_no_args(c, cmd))
+		return;
+	client_start_idle(c, cmd->tag);
 }

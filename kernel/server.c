@@ -25,9 +25,13 @@ struct server server = { .listen_fd = -1 };
 
 const char *server_capability(int authenticated)
 {
-	/* Only what is implemented is advertised; later commands add to it. */
-	(void)authenticated;
-	return "IMAP4rev1 LITERAL+";
+	/* Only what is implemented is advertised.  AUTH= and SASL-IR matter
+	   before login; the rest is the same in both states. */
+	if (!authenticated)
+		return "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS "
+			"UNSELECT CHILDREN MOVE SPECIAL-USE AUTH=PLAIN";
+	return "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS "
+		"UNSELECT CHILDREN MOVE SPECIAL-USE";
 }
 
 /* ---- listener ---- */
