@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include "alert.h"
 #include "client.h"
 #include "config.h"
 #include "imap-commands.h"
@@ -315,6 +316,7 @@ static void client_end_idle(struct client *c, const char *line, size_t len);
 
 static void client_run_command(struct client *c)
 {
+	char alert[512];
 	struct imap_command_args cmd;
 	const char *error;
 	int ret;
@@ -349,6 +351,8 @@ static void client_run_command(struct client *c)
 		pool_clear(&c->cmd_pool);
 		return;
 	}
+	if (alert_take(&c->alert_seen, alert, sizeof(alert)))
+		client_sendf(c, "* OK [ALERT] %s\r\n", alert);
 	imap_command_run(c, &cmd);
 	if (!c->busy)
 		pool_clear(&c->cmd_pool);

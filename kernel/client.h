@@ -41,6 +41,7 @@ struct client {
 	struct client *idle_prev, *idle_next;
 	int64_t last_activity;
 
+	uint32_t alert_seen;         /* generation of the last ALERT sent */
 	unsigned refcount;           /* the connection, plus jobs in flight */
 	unsigned busy:1;             /* a command waits for the worker pool */
 	unsigned closing:1;          /* closed: no more input is processed */

@@ -298,9 +298,11 @@ static bool sk_parse_number(const char *str, uint64_t *n_r)
 	if (*str == '\0')
 		return false;
 	for (; *str != '\0'; str++) {
-		if (*str < '0' || *str > '9' || n > (UINT64_MAX - 9) / 10)
+		uint64_t d = (uint64_t)(*str - '0');
+
+		if (*str < '0' || *str > '9' || n > (UINT64_MAX - d) / 10)
 			return false;
-		n = n * 10 + (uint64_t)(*str - '0');
+		n = n * 10 + d;
 	}
 	*n_r = n;
 	return true;

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "admin.h"
 #include "client.h"
 #include "config.h"
 #include "error.h"
@@ -209,6 +210,8 @@ int server_start(struct vimap_config *config, const char **error_r)
 		return -1;
 	if (server_start_threads(error_r) < 0)
 		return -1;
+	if (admin_start(config, error_r) < 0)
+		return -1;
 	log_info("server", "listening on %s port %u with %u I/O threads and %u workers",
 		 config->listen_address, config->port, server.thread_count,
 		 config->worker_threads);
@@ -229,6 +232,7 @@ void server_stop(void)
 	unsigned i;
 
 	server.shutting_down = 1;
+	admin_stop();
 	for (i = 0; i < server.thread_count; i++)
 		(void)ioloop_post(server.threads[i].loop, server_thread_shutdown,
 				  &server.threads[i]);

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <vimap/auth.h>
 #include "userdir.h"
 #include "xalloc.h"
@@ -19,7 +18,6 @@ struct cp_state {
 	pthread_rwlock_t lock;      /* guards dir and the file identity */
 	struct userdir *dir;
 	struct stat loaded;         /* identity of the file as last read */
-	time_t last_check;          /* the file is stat()ed at most once a second */
 	char dummy_hash[256];       /* hashed for unknown users: same timing */
 	unsigned denied_counter;
 };
@@ -90,7 +88,6 @@ static int cp_init(struct vimap_plugin_ctx *ctx, const struct vimap_host *host,
 		free(st);
 		return -1;
 	}
-	st->last_check = time(NULL);
 	*state_r = st;
 	return 0;
 }
@@ -105,23 +102,24 @@ static void cp_deinit(void *state)
 	free(st);
 }
 
+/* One stat() per check: cheap next to the hash, and a `vimap passwd`
+   takes effect for the very next login. */
 static void cp_maybe_reload(struct cp_state *st)
 {
-	time_t now = time(NULL);
 	const char *error;
+	struct stat sb;
+	int same;
 
-	pthread_rwlock_rdlock(&st->lock);
-	if (now == st->last_check) {
-		pthread_rwlock_unlock(&st->lock);
+	if (stat(st->path, &sb) < 0)
 		return;
-	}
+	pthread_rwlock_rdlock(&st->lock);
+	same = cp_same_file(&sb, &st->loaded);
 	pthread_rwlock_unlock(&st->lock);
+	if (same)
+		return;
 	pthread_rwlock_wrlock(&st->lock);
-	if (now != st->last_check) {
-		st->last_check = now;
-		if (cp_reload(st, &error) < 0)
-			st->host->log(st->ctx, VIMAP_LOG_ERROR, "%s", error);
-	}
+	if (cp_reload(st, &error) < 0)
+		st->host->log(st->ctx, VIMAP_LOG_ERROR, "%s", error);
 	pthread_rwlock_unlock(&st->lock);
 }
 

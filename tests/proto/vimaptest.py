@@ -2,6 +2,7 @@
 port with a throw-away configuration, store and user directory, and talks
 to it over TCP.  Used by every protocol test (tests/proto/test_*.py)."""
 
+import getpass
 import os
 import signal
 import socket
@@ -13,6 +14,7 @@ BUILDDIR = os.environ.get("VIMAP_BUILDDIR", os.getcwd())
 SRCDIR = os.environ.get("VIMAP_SRCDIR", os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))))
 VIMAPD = os.path.join(BUILDDIR, "vimapd")
+VIMAP = os.path.join(BUILDDIR, "vimap")
 PLUGIN_DIR = os.path.join(BUILDDIR, ".plugins")
 FIXTURE_DIR = os.path.join(BUILDDIR, "tests", "fixtures", ".libs")
 
@@ -42,6 +44,7 @@ class Server:
         with open(self.config_path, "w") as f:
             f.write(config)
         self.log_path = os.path.join(self.dir, "vimapd.log")
+        self.admin_socket = os.path.join(self.dir, "admin.sock")
         self.args = list(args)
         self.proc = None
 
@@ -53,6 +56,8 @@ class Server:
             "listen_address: 127.0.0.1\n"
             f"plugin_dir: {self.plugin_dir}\n"
             "io_threads: 2\n"
+            f"admin_socket: {self.admin_socket}\n"
+            f"administrators: [{getpass.getuser()}]\n"
             "worker_threads: 4\n"
             "plugins:\n"
             f"  cp:\n    directory: {self.users_file}\n"
@@ -109,6 +114,30 @@ class Server:
 
     def connect(self):
         return Conn(self.port)
+
+    def vimap(self, *args, stdin=None, check=True):
+        """Runs the `vimap` command against this server's admin socket."""
+        proc = subprocess.run([VIMAP, "--socket", self.admin_socket] + list(args),
+                              input=stdin, capture_output=True, text=True, timeout=60)
+        if check and proc.returncode != 0:
+            raise RuntimeError("vimap %s failed: %s" % (" ".join(args), proc.stderr))
+        return proc
+
+    def add_user(self, user, password, enroll=True, blocks=None):
+        """Writes the user's password hash and (by default) enrols them."""
+        proc = subprocess.run([VIMAP, "--file", self.users_file, "passwd", user],
+                              input=password + "\n", capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError("vimap passwd failed: " + proc.stderr)
+        if enroll:
+            args = ["ENROLL", user] + ([str(blocks)] if blocks else [])
+            self.vimap(*args)
+
+    def login(self, user, password):
+        import imaplib
+        m = imaplib.IMAP4("127.0.0.1", self.port)
+        m.login(user, password)
+        return m
 
     def __enter__(self):
         return self.start()

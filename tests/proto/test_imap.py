@@ -1,0 +1,444 @@
+"""IMAP4rev1 over the localfs store with the cp user directory, against a
+real vimapd: Python's imaplib as the client for whole sessions, raw
+exchanges for the corners."""
+
+import base64
+import imaplib
+import re
+import threading
+import time
+import unittest
+
+from vimaptest import Server
+
+MSG = (b"From: Alice <alice@example.org>\r\n"
+       b"To: Bob <bob@example.org>\r\n"
+       b"Subject: Hello there\r\n"
+       b"Date: Mon, 7 Feb 1994 21:52:25 -0800\r\n"
+       b"Message-ID: <1@example.org>\r\n"
+       b"\r\n"
+       b"Body line one.\r\nBody line two.\r\n")
+
+MULTIPART = (b"From: a@example.org\r\nSubject: parts\r\nMIME-Version: 1.0\r\n"
+             b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n"
+             b"preamble\r\n--XX\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+             b"first part\r\n--XX\r\nContent-Type: application/octet-stream\r\n"
+             b"Content-Transfer-Encoding: base64\r\n\r\nAAEC\r\n--XX--\r\n")
+
+
+def untagged(m, name):
+    return m.untagged_responses.get(name, [])
+
+
+class ImapBase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server().start()
+        cls.srv.add_user("alice", "wonderland")
+        cls.srv.add_user("bob", "builder")
+        cls.srv.add_user("notenrolled", "secret", enroll=False)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+
+    def login(self, user="alice", password="wonderland"):
+        return self.srv.login(user, password)
+
+
+class Login(ImapBase):
+    def test_login_and_capability_after(self):
+        m = self.login()
+        typ, data = m.capability()
+        self.assertIn(b"IDLE", data[0])
+        m.logout()
+
+    def test_user_ids_are_case_insensitive(self):
+        m = self.srv.login("ALICE", "wonderland")
+        m.logout()
+
+    def test_every_failure_looks_the_same(self):
+        answers = []
+        for user, password in [("alice", "wrong"), ("nobody", "wonderland"),
+                               ("notenrolled", "secret"), ("bad user", "x")]:
+            m = imaplib.IMAP4("127.0.0.1", self.srv.port)
+            with self.assertRaises(imaplib.IMAP4.error) as cm:
+                m.login(user, password)
+            answers.append(str(cm.exception))
+            m.logout()
+        self.assertEqual(len(set(answers)), 1, answers)
+        self.assertIn("AUTHENTICATIONFAILED", answers[0])
+        log = self.srv.log()
+        self.assertIn("wrong password", log)
+        self.assertIn("not enrolled", log)
+        self.assertNotIn("wonderland", log)
+
+    def test_authenticate_plain_with_initial_response(self):
+        c = self.srv.connect()
+        c.readline()
+        ir = base64.b64encode(b"\0alice\0wonderland").decode()
+        lines = c.command("a1", f"AUTHENTICATE PLAIN {ir}")
+        self.assertTrue(lines[-1].startswith("a1 OK"), lines)
+
+    def test_authenticate_plain_with_continuation_and_cancel(self):
+        m = imaplib.IMAP4("127.0.0.1", self.srv.port)
+        typ, _ = m.authenticate("PLAIN", lambda _: b"\0alice\0wonderland")
+        self.assertEqual(typ, "OK")
+        m.logout()
+        c = self.srv.connect()
+        c.readline()
+        c.send("a2 AUTHENTICATE PLAIN\r\n")
+        self.assertEqual(c.readline(), "+ ")
+        c.send("*\r\n")
+        self.assertTrue(c.readline().startswith("a2 BAD"))
+        c.send("a3 AUTHENTICATE PLAIN\r\n")
+        c.readline()
+        c.send("!!notbase64\r\n")
+        self.assertTrue(c.readline().startswith("a3 BAD"))
+
+    def test_commands_need_login(self):
+        c = self.srv.connect()
+        c.readline()
+        self.assertTrue(c.command("s", "SELECT INBOX")[-1].startswith("s BAD"))
+
+
+class Mailboxes(ImapBase):
+    def test_enrolment_made_special_use_mailboxes(self):
+        m = self.login()
+        typ, data = m.list()
+        text = b"\n".join(data).decode()
+        for name, attr in [("Drafts", "\\Drafts"), ("Sent", "\\Sent"),
+                           ("Trash", "\\Trash"), ("Junk", "\\Junk")]:
+            self.assertRegex(text, r"\(.*%s.*\) \"/\" \"?%s\"?" % (re.escape(attr), name))
+        self.assertIn("INBOX", text)
+        m.logout()
+
+    def test_create_rename_delete_hierarchy(self):
+        m = self.login("bob", "builder")
+        self.assertEqual(m.create("Projects/2026")[0], "OK")
+        typ, data = m.list("", "Projects*")
+        text = b"\n".join(data).decode()
+        self.assertIn("\\HasChildren", text)
+        self.assertIn("Projects/2026", text)
+        self.assertEqual(m.rename("Projects", "Work")[0], "OK")
+        typ, data = m.list("", "*")
+        text = b"\n".join(data).decode()
+        self.assertIn("Work/2026", text)
+        self.assertNotIn("Projects", text)
+        self.assertEqual(m.delete("Work/2026")[0], "OK")
+        self.assertEqual(m.delete("Work")[0], "OK")
+        self.assertEqual(m.create("Work")[0], "OK")
+        typ, data = m.create("Work")
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"ALREADYEXISTS", data[0])
+        typ, data = m.delete("INBOX")
+        self.assertEqual(typ, "NO")
+        m.logout()
+
+    def test_list_percent_and_root(self):
+        m = self.login("bob", "builder")
+        m.create("Lists/a/b")
+        typ, data = m.list("", "%")
+        names = b"\n".join(data).decode()
+        self.assertIn('"/" Lists', names)
+        self.assertNotIn("Lists/a", names)
+        typ, data = m.list("", "")
+        self.assertIn(b'(\\Noselect) "/" ""', data[0])
+        m.logout()
+
+    def test_international_names_round_trip(self):
+        m = self.login("bob", "builder")
+        name = "&ZeVnLIqe-"  # 日本語 in modified UTF-7
+        self.assertEqual(m.create(name)[0], "OK")
+        typ, data = m.list("", "&ZeVnLIqe-")
+        self.assertIn(b"&ZeVnLIqe-", data[0])
+        m.logout()
+
+    def test_hostile_names_refused(self):
+        m = self.login("bob", "builder")
+        for name in ["../etc", "a/../../b", "a//b", "/abs", "&Jjo", "&AGE-", "a/./b",
+                     '"bad\x01"']:
+            typ, data = m.create(name)
+            self.assertEqual(typ, "NO", name)
+        typ, data = m.list("", "*")
+        self.assertNotIn(b"etc", b"\n".join(x for x in data if x))
+        m.logout()
+
+    def test_subscriptions(self):
+        m = self.login("bob", "builder")
+        m.create("Subbed")
+        self.assertEqual(m.subscribe("Subbed")[0], "OK")
+        typ, data = m.lsub("", "*")
+        self.assertIn(b"Subbed", b"\n".join(data))
+        m.unsubscribe("Subbed")
+        typ, data = m.lsub("", "*")
+        self.assertNotIn(b"Subbed", b"\n".join(x for x in data if x))
+        m.logout()
+
+    def test_status(self):
+        m = self.login("bob", "builder")
+        m.create("St")
+        m.append("St", None, None, MSG)
+        m.append("St", "(\\Seen)", None, MSG)
+        typ, data = m.status("St", "(MESSAGES UNSEEN UIDNEXT UIDVALIDITY RECENT)")
+        text = data[0].decode()
+        self.assertIn("MESSAGES 2", text)
+        self.assertIn("UNSEEN 1", text)
+        self.assertIn("UIDNEXT 3", text)
+        typ, data = m.status("Nope", "(MESSAGES)")
+        self.assertEqual(typ, "NO")
+        m.logout()
+
+
+class Messages(ImapBase):
+    def setUp(self):
+        self.m = self.login()
+        self.box = "T%d" % id(self)
+        self.m.create(self.box)
+
+    def tearDown(self):
+        self.m.logout()
+
+    def test_append_select_fetch(self):
+        m = self.m
+        typ, data = m.append(self.box, "(\\Flagged $Label1)",
+                             imaplib.Time2Internaldate(time.time()), MSG)
+        self.assertEqual(typ, "OK")
+        self.assertIn(b"APPENDUID", data[0])
+        typ, data = m.select(self.box)
+        self.assertEqual(data[0], b"1")
+        typ, data = m.fetch("1", "(FLAGS RFC822.SIZE ENVELOPE UID)")
+        text = data[0].decode() if isinstance(data[0], bytes) else data[0][0].decode()
+        self.assertIn("\\Flagged", text)
+        self.assertIn("$Label1", text)
+        self.assertIn("RFC822.SIZE %d" % len(MSG), text)
+        self.assertIn('"Hello there"', text)
+        typ, data = m.fetch("1", "(BODY.PEEK[])")
+        self.assertEqual(data[0][1], MSG)
+        typ, data = m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        self.assertEqual(data[0][1], b"Subject: Hello there\r\n\r\n")
+        typ, data = m.fetch("1", "(BODY.PEEK[TEXT]<5.4>)")
+        self.assertEqual(data[0][1], b"line")
+
+    def test_body_fetch_sets_seen_but_peek_does_not(self):
+        m = self.m
+        m.append(self.box, None, None, MSG)
+        m.select(self.box)
+        m.fetch("1", "(BODY.PEEK[])")
+        typ, data = m.fetch("1", "(FLAGS)")
+        self.assertNotIn(b"\\Seen", data[0])
+        typ, data = m.fetch("1", "(BODY[TEXT])")
+        typ, data = m.fetch("1", "(FLAGS)")
+        self.assertIn(b"\\Seen", data[0])
+
+    def test_multipart_bodystructure_and_parts(self):
+        m = self.m
+        m.append(self.box, None, None, MULTIPART)
+        m.select(self.box)
+        typ, data = m.fetch("1", "(BODYSTRUCTURE)")
+        self.assertIn(b'"MIXED"', data[0].upper())
+        typ, data = m.fetch("1", "(BODY.PEEK[1] BODY.PEEK[2.MIME])")
+        self.assertEqual(data[0][1], b"first part")
+        self.assertIn(b"base64", data[1][1])
+
+    def test_store_forms_and_silent(self):
+        m = self.m
+        for _ in range(3):
+            m.append(self.box, None, None, MSG)
+        m.select(self.box)
+        typ, data = m.store("1:3", "+FLAGS", "(\\Seen Work)")
+        self.assertEqual(len(data), 3)
+        typ, data = m.store("2", "-FLAGS", "(\\Seen)")
+        self.assertNotIn(b"\\Seen", data[0])
+        typ, data = m.store("3", "FLAGS", "(\\Answered)")
+        self.assertIn(b"\\Answered", data[0])
+        self.assertNotIn(b"Work", data[0])
+        typ, data = m.store("1", "+FLAGS.SILENT", "(\\Draft)")
+        self.assertEqual(data, [None])
+        typ, data = m.fetch("1", "FLAGS")
+        self.assertIn(b"\\Draft", data[0])
+        typ, data = m.store("1", "+FLAGS", "(\\Recent)")
+        self.assertEqual(typ, "BAD") if typ != "OK" else None
+
+    def test_expunge_and_uid_expunge(self):
+        m = self.m
+        for _ in range(4):
+            m.append(self.box, None, None, MSG)
+        m.select(self.box)
+        m.store("2,4", "+FLAGS", "(\\Deleted)")
+        typ, data = m.expunge()
+        self.assertEqual(data, [b"4", b"2"])
+        typ, data = m.select(self.box)
+        self.assertEqual(data[0], b"2")
+        m.store("1:2", "+FLAGS", "(\\Deleted)")
+        typ, data = m.uid("EXPUNGE", "3")
+        self.assertEqual(typ, "OK")
+        typ, data = m.uid("FETCH", "1:*", "(UID)")
+        self.assertEqual(len([d for d in data if d]), 1)
+
+    def test_copy_and_move_with_copyuid(self):
+        m = self.m
+        dest = self.box + "-dest"
+        m.create(dest)
+        m.append(self.box, None, None, MSG)
+        m.append(self.box, None, None, MSG)
+        m.select(self.box)
+        typ, data = m.copy("1:2", dest)
+        self.assertIn(b"COPYUID", data[0])
+        typ, data = m._simple_command("MOVE", "1", dest)
+        self.assertEqual(typ, "OK")
+        typ, data = m.status(dest, "(MESSAGES)")
+        self.assertIn(b"MESSAGES 3", data[0])
+        typ, data = m.select(self.box)
+        self.assertEqual(data[0], b"1")
+        typ, data = m.copy("1", "NoSuchBox")
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"TRYCREATE", data[0])
+
+    def test_close_expunges_unselect_does_not(self):
+        m = self.m
+        m.append(self.box, None, None, MSG)
+        m.append(self.box, None, None, MSG)
+        m.select(self.box)
+        m.store("1", "+FLAGS", "(\\Deleted)")
+        m._simple_command("UNSELECT")
+        m.state = "AUTH"
+        typ, data = m.status(self.box, "(MESSAGES)")
+        self.assertIn(b"MESSAGES 2", data[0])
+        m.select(self.box)
+        m.close()
+        typ, data = m.status(self.box, "(MESSAGES)")
+        self.assertIn(b"MESSAGES 1", data[0])
+
+    def test_examine_is_read_only(self):
+        m = self.m
+        m.append(self.box, None, None, MSG)
+        typ, data = m.select(self.box, readonly=True)
+        self.assertEqual(typ, "OK")
+        typ, data = m.store("1", "+FLAGS", "(\\Seen)")
+        self.assertEqual(typ, "NO")
+        m.fetch("1", "(BODY[])")
+        typ, data = m.fetch("1", "(FLAGS)")
+        self.assertNotIn(b"\\Seen", data[0])
+
+    def test_bad_sequence_numbers(self):
+        m = self.m
+        m.append(self.box, None, None, MSG)
+        m.select(self.box)
+        with self.assertRaises(imaplib.IMAP4.error):
+            m.fetch("5", "(FLAGS)")
+        with self.assertRaises(imaplib.IMAP4.error):
+            m.fetch("0", "(FLAGS)")
+        typ, data = m.uid("FETCH", "99", "(FLAGS)")
+        self.assertEqual(typ, "OK")
+
+
+class Quota(unittest.TestCase):
+    def test_append_over_quota_refused_and_nothing_stored(self):
+        with Server() as srv:
+            srv.add_user("small", "pw", blocks=2)
+            m = srv.login("small", "pw")
+            big = MSG + b"x" * 9000
+            typ, data = m.append("INBOX", None, None, big)
+            self.assertEqual(typ, "NO")
+            self.assertIn(b"OVERQUOTA", data[0])
+            typ, data = m.status("INBOX", "(MESSAGES)")
+            self.assertIn(b"MESSAGES 0", data[0])
+            self.assertEqual(m.append("INBOX", None, None, MSG)[0], "OK")
+            m.logout()
+
+
+class Sessions(ImapBase):
+    def test_other_session_sees_exists_fetch_and_expunge(self):
+        a = self.login()
+        b = self.login()
+        a.create("Shared1")
+        a.select("Shared1")
+        b.select("Shared1")
+        a.append("Shared1", None, None, MSG)
+        typ, data = b.noop()
+        self.assertIn(b"1", untagged(b, "EXISTS"))
+        a.noop()
+        a.store("1", "+FLAGS", "(\\Flagged)")
+        b.noop()
+        fetches = b"".join(x for x in untagged(b, "FETCH") if isinstance(x, bytes))
+        self.assertIn(b"\\Flagged", fetches)
+        a.store("1", "+FLAGS", "(\\Deleted)")
+        a.expunge()
+        b.noop()
+        self.assertIn(b"1", untagged(b, "EXPUNGE"))
+        a.logout()
+        b.logout()
+
+    def test_idle_hears_new_mail_at_once(self):
+        watcher = self.srv.connect()
+        watcher.readline()
+        watcher.command("l", "LOGIN alice wonderland")
+        watcher.command("c", "CREATE IdleBox")
+        watcher.command("s", "SELECT IdleBox")
+        watcher.send("i IDLE\r\n")
+        self.assertTrue(watcher.readline().startswith("+ "))
+        m = self.login()
+        m.append("IdleBox", None, None, MSG)
+        watcher.sock.settimeout(5)
+        self.assertEqual(watcher.readline(), "* 1 EXISTS")
+        watcher.send("DONE\r\n")
+        lines = watcher.until_tagged("i")
+        self.assertTrue(lines[-1].startswith("i OK"))
+        m.logout()
+
+    def test_users_never_see_each_other(self):
+        a = self.login()
+        a.create("Private")
+        a.append("Private", None, None, MSG)
+        b = self.login("bob", "builder")
+        typ, data = b.select("Private")
+        self.assertEqual(typ, "NO")
+        typ, data = b.status("Private", "(MESSAGES)")
+        self.assertEqual(typ, "NO")
+        typ, data = b.list("", "*")
+        self.assertNotIn(b"Private", b"\n".join(x for x in data if x))
+        a.logout()
+        b.logout()
+
+
+class Admin(ImapBase):
+    def test_enroll_errors_and_delete(self):
+        p = self.srv.vimap("ENROLL", "carol", "50", "3")
+        self.assertIn("carol enrolled with 50 blocks in storage group 3", p.stdout)
+        p = self.srv.vimap("ENROLL", "carol", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        p = self.srv.vimap("ENROLL", "bad/user", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("not a valid user id", p.stderr)
+        p = self.srv.vimap("DELETE", "carol", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("--yes", p.stderr)
+        p = self.srv.vimap("--yes", "DELETE", "carol")
+        self.assertIn("carol deleted", p.stdout)
+
+    def test_alert_reaches_connected_client(self):
+        m = self.login()
+        self.srv.vimap("ALERT", "Maintenance", "at", "noon")
+        m.noop()
+        alerts = [x for x in m.untagged_responses.get("OK", [])]
+        self.assertTrue(any(b"[ALERT] Maintenance at noon" in x for x in alerts), alerts)
+        self.srv.vimap("ALERT")
+        m.logout()
+
+    def test_stats_and_json(self):
+        import json
+        p = self.srv.vimap("--json", "STATS")
+        data = json.loads(p.stdout)
+        self.assertTrue(data["ok"])
+        self.assertIn("logins.ok", data["data"])
+        self.assertGreaterEqual(data["data"]["connections.total"], 1)
+
+    def test_unknown_command(self):
+        p = self.srv.vimap("FROB", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("HELP", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
