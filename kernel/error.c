@@ -9,6 +9,9 @@ static __thread char error_bufs[2][1024];
 static __thread unsigned error_next;
 
 static const char *error_vfmt(const char *fmt, va_list ap)
+	__attribute__((format(printf, 1, 0)));
+
+static const char *error_vfmt(const char *fmt, va_list ap)
 {
 	char *buf = error_bufs[error_next];
 

@@ -5,7 +5,6 @@
 #include "imap-commands.h"
 #include "log.h"
 #include "mailbox-view.h"
-#include "pool.h"
 #include "server.h"
 #include "session.h"
 #include "stats.h"
@@ -49,6 +48,7 @@ static const struct imap_command_def imap_commands[] = {
 	{ "UNSELECT", SELECTED, NULL, imap_cmd_close, 0, 0 },
 	{ "EXPUNGE", SELECTED, NULL, imap_cmd_expunge, CMD_SYNC_FULL | CMD_UID, 0 },
 	{ "FETCH", SELECTED, NULL, imap_cmd_fetch, CMD_SYNC_NO_EXPUNGE | CMD_UID, 0 },
+	{ "SEARCH", SELECTED, NULL, imap_cmd_search, CMD_SYNC_NO_EXPUNGE | CMD_UID, 0 },
 	{ "STORE", SELECTED, NULL, imap_cmd_store, CMD_SYNC_NO_EXPUNGE | CMD_UID, 0 },
 	{ "COPY", SELECTED, NULL, imap_cmd_copy, CMD_SYNC_NO_EXPUNGE | CMD_UID, 0 },
 	{ "MOVE", SELECTED, NULL, imap_cmd_copy, CMD_SYNC_FULL | CMD_UID, 0 },

@@ -78,6 +78,7 @@ void imap_cmd_expunge(struct session *s, struct imap_cmd *cmd);
 void imap_cmd_store(struct session *s, struct imap_cmd *cmd);
 void imap_cmd_copy(struct session *s, struct imap_cmd *cmd);
 void imap_cmd_fetch(struct session *s, struct imap_cmd *cmd);
+void imap_cmd_search(struct session *s, struct imap_cmd *cmd);
 
 /* Reads mailbox argument i into storage form (imap-cmd-mailbox.c); on a
    bad name answers the command itself and returns NULL.  The name lives in

@@ -77,7 +77,7 @@ struct sk_scratch {
 	unsigned date_gen;
 	bool date_ok;
 	int64_t date_day;
-	struct imap_search_data_ctx *data_ctx; /* for src == NULL */
+	struct imap_search_data_ctx *data_ctx; /* of the built-in source */
 };
 
 struct imap_search {
@@ -376,13 +376,58 @@ static struct sk_node *sk_parse_modseq(struct sk_parser *p,
 	return n;
 }
 
+/* HEADER field string, and the keys on a string (BODY, TEXT, FROM...). */
+static struct sk_node *sk_parse_text_key(struct sk_parser *p,
+					 struct sk_cursor *c,
+					 const struct sk_def *def,
+					 struct sk_node *n)
+{
+	const struct imap_arg *arg;
+
+	if (def->arg == SK_ARG_HEADER) {
+		if ((arg = sk_next_string(p, c, "header field name")) == NULL)
+			return NULL;
+		if (!sk_field_name_valid(arg->str, arg->len))
+			return sk_fail(p, "Invalid header field name");
+		n->slot = sk_field_slot(p, arg->str, arg->len);
+	} else if (def->field != NULL) {
+		n->slot = sk_field_slot(p, def->field, strlen(def->field));
+	}
+	if ((arg = sk_next_string(p, c, "search string")) == NULL)
+		return NULL;
+	p->s->uses |= n->type == SK_BODY ? SK_USES_BODY :
+		n->type == SK_TEXT ? SK_USES_HEADER_ALL | SK_USES_BODY :
+		SK_USES_HEADER;
+	return sk_set_needle(p, n, arg) ? n : NULL;
+}
+
+/* BEFORE, ON, SINCE and the SENT* keys. */
+static struct sk_node *sk_parse_date_key(struct sk_parser *p,
+					 struct sk_cursor *c,
+					 struct sk_node *n)
+{
+	const struct imap_arg *arg = sk_next_string(p, c, "date");
+	int64_t t;
+
+	if (arg == NULL)
+		return NULL;
+	if (imap_date_parse(arg->str, &t) < 0)
+		return sk_fail(p, "Invalid date");
+	n->day = t;
+	if (n->type == SK_SENTBEFORE || n->type == SK_SENTON ||
+	    n->type == SK_SENTSINCE) {
+		p->s->date_slot = sk_field_slot(p, "Date", 4);
+		p->s->uses |= SK_USES_HEADER;
+	}
+	return n;
+}
+
 /* Reads the arguments of key `def` into `n`. */
 static struct sk_node *sk_parse_args(struct sk_parser *p, struct sk_cursor *c,
 				     const struct sk_def *def,
 				     struct sk_node *n, unsigned depth)
 {
 	const struct imap_arg *arg = NULL;
-	int64_t t;
 
 	switch (def->arg) {
 	case SK_ARG_NONE:
@@ -390,33 +435,10 @@ static struct sk_node *sk_parse_args(struct sk_parser *p, struct sk_cursor *c,
 		n->want = def->want;
 		return n;
 	case SK_ARG_HEADER:
-		if ((arg = sk_next_string(p, c, "header field name")) == NULL)
-			return NULL;
-		if (!sk_field_name_valid(arg->str, arg->len))
-			return sk_fail(p, "Invalid header field name");
-		n->slot = sk_field_slot(p, arg->str, arg->len);
-		/* fall through */
 	case SK_ARG_STRING:
-		if (def->field != NULL)
-			n->slot = sk_field_slot(p, def->field, strlen(def->field));
-		if ((arg = sk_next_string(p, c, "search string")) == NULL)
-			return NULL;
-		p->s->uses |= n->type == SK_BODY ? SK_USES_BODY :
-			n->type == SK_TEXT ? SK_USES_HEADER_ALL | SK_USES_BODY :
-			SK_USES_HEADER;
-		return sk_set_needle(p, n, arg) ? n : NULL;
+		return sk_parse_text_key(p, c, def, n);
 	case SK_ARG_DATE:
-		if ((arg = sk_next_string(p, c, "date")) == NULL)
-			return NULL;
-		if (imap_date_parse(arg->str, &t) < 0)
-			return sk_fail(p, "Invalid date");
-		n->day = t;
-		if (n->type == SK_SENTBEFORE || n->type == SK_SENTON ||
-		    n->type == SK_SENTSINCE) {
-			p->s->date_slot = sk_field_slot(p, "Date", 4);
-			p->s->uses |= SK_USES_HEADER;
-		}
-		return n;
+		return sk_parse_date_key(p, c, n);
 	case SK_ARG_NUMBER:
 		if ((arg = sk_next_arg(p, c, "number")) == NULL)
 			return NULL;
@@ -720,14 +742,20 @@ void imap_search_prepare(struct imap_search *s, uint32_t max_seq,
 unsigned imap_search_needs(const struct imap_search *s,
 			   const struct imap_search_source *src)
 {
+	const struct imap_search_source *def = &imap_search_source_from_data;
 	unsigned needs = 0;
 
 	if (src == NULL)
-		src = &imap_search_source_from_data;
-	if ((s->uses & (SK_USES_HEADER | SK_USES_HEADER_ALL)) != 0)
-		needs |= src->header_needs;
+		src = def;
+	if ((s->uses & SK_USES_HEADER) != 0)
+		needs |= src->header != NULL ? src->header_needs :
+			def->header_needs;
+	if ((s->uses & SK_USES_HEADER_ALL) != 0)
+		needs |= src->header_all != NULL ? src->header_needs :
+			def->header_needs;
 	if ((s->uses & SK_USES_BODY) != 0)
-		needs |= src->body_needs;
+		needs |= src->body_text != NULL ? src->body_needs :
+			def->body_needs;
 	return needs;
 }
 
@@ -769,8 +797,15 @@ enum sk_result { SK_ERR = -1, SK_NO = 0, SK_YES = 1, SK_MAYBE = 2 };
 struct sk_run {
 	const struct imap_search *s;
 	const struct imap_msg *msg;
-	const struct imap_search_source *src;
-	void *ctx;
+	/* the callbacks in use, each with its context: the caller's, or the
+	   built-in one's where the caller's source has none */
+	int (*header)(void *ctx, const struct imap_msg *msg,
+		      const char *field, struct strbuf *out);
+	int (*header_all)(void *ctx, const struct imap_msg *msg,
+			  struct strbuf *out);
+	int (*body_text)(void *ctx, const struct imap_msg *msg,
+			 struct strbuf *out);
+	void *header_ctx, *header_all_ctx, *body_ctx;
 	bool index_only;              /* prematch: text keys are MAYBE */
 };
 
@@ -804,7 +839,7 @@ static int sk_get_field(struct sk_run *r, unsigned i, struct sk_slot **slot_r)
 	if (slot->gen == sc->gen)
 		return slot->present;
 	strbuf_reset(&slot->buf);
-	ret = r->src->header(r->ctx, r->msg, r->s->fields[i], &slot->buf);
+	ret = r->header(r->header_ctx, r->msg, r->s->fields[i], &slot->buf);
 	if (ret < 0)
 		return -1;
 	slot->present = ret > 0;
@@ -819,8 +854,8 @@ static int sk_get_text(struct sk_run *r, struct sk_slot *slot, bool body)
 	if (slot->gen == r->s->scratch->gen)
 		return 0;
 	strbuf_reset(&slot->buf);
-	ret = body ? r->src->body_text(r->ctx, r->msg, &slot->buf) :
-		r->src->header_all(r->ctx, r->msg, &slot->buf);
+	ret = body ? r->body_text(r->body_ctx, r->msg, &slot->buf) :
+		r->header_all(r->header_all_ctx, r->msg, &slot->buf);
 	if (ret < 0)
 		return -1;
 	slot->gen = r->s->scratch->gen;
@@ -986,25 +1021,56 @@ static int sk_eval(struct sk_run *r, const struct sk_node *n)
 enum imap_search_prematch_result
 imap_search_prematch(const struct imap_search *s, const struct imap_msg *msg)
 {
-	struct sk_run r = { s, msg, NULL, NULL, true };
+	struct sk_run r;
 
+	memset(&r, 0, sizeof(r));
+	r.s = s;
+	r.msg = msg;
+	r.index_only = true;
 	return (enum imap_search_prematch_result)sk_eval(&r, s->root);
+}
+
+/* Fills the callbacks of `r` from src, the built-in source standing in
+   for src NULL and for each callback src leaves NULL. */
+static void sk_run_sources(struct sk_run *r,
+			   const struct imap_search_source *src, void *src_ctx)
+{
+	const struct imap_search_source *def = &imap_search_source_from_data;
+	struct sk_scratch *sc = r->s->scratch;
+	void *def_ctx;
+
+	if (src == NULL || src == def || src->header == NULL ||
+	    src->header_all == NULL || src->body_text == NULL) {
+		if (sc->data_ctx == NULL)
+			sc->data_ctx = imap_search_data_ctx_create();
+	}
+	def_ctx = sc->data_ctx;
+	if (src == NULL || (src == def && src_ctx == NULL)) {
+		src = def;
+		src_ctx = def_ctx;
+	}
+	r->header = src->header != NULL ? src->header : def->header;
+	r->header_ctx = src->header != NULL ? src_ctx : def_ctx;
+	r->header_all = src->header_all != NULL ? src->header_all :
+		def->header_all;
+	r->header_all_ctx = src->header_all != NULL ? src_ctx : def_ctx;
+	r->body_text = src->body_text != NULL ? src->body_text :
+		def->body_text;
+	r->body_ctx = src->body_text != NULL ? src_ctx : def_ctx;
 }
 
 int imap_search_match(const struct imap_search *s, const struct imap_msg *msg,
 		      const struct imap_search_source *src, void *src_ctx)
 {
 	struct sk_scratch *sc = s->scratch;
-	struct sk_run r = { s, msg, src, src_ctx, false };
+	struct sk_run r;
 	unsigned i;
 	int ret;
 
-	if (src == NULL) {
-		if (sc->data_ctx == NULL)
-			sc->data_ctx = imap_search_data_ctx_create();
-		r.src = &imap_search_source_from_data;
-		r.ctx = sc->data_ctx;
-	}
+	memset(&r, 0, sizeof(r));
+	r.s = s;
+	r.msg = msg;
+	sk_run_sources(&r, src, src_ctx);
 	/* a new generation invalidates every cached text */
 	if (++sc->gen == 0) {
 		for (i = 0; i < s->field_count; i++)

@@ -37,11 +37,15 @@ struct imap_search;
 
 /* Where the text of a message comes from.  Each callback appends to `out`,
    which is empty on entry and owned by the engine; `ctx` is the src_ctx
-   given to imap_search_match().  Text is UTF-8; ill-formed bytes are
-   allowed and compare as U+FFFD. */
+   given to imap_search_match(); `msg` is only read during the call.  Text
+   is UTF-8; ill-formed bytes are allowed and compare as U+FFFD.  A callback
+   left NULL is replaced by the built-in one (imap_search_source_from_data,
+   which reads msg->data, with a context the search owns): a caller that
+   has header fields in an index can provide only `header`. */
 struct imap_search_source {
-	/* IMAP_MSG_NEED_* bits the header callbacks read of each message
-	   (0 when the caller has the fields elsewhere, e.g. in an index). */
+	/* IMAP_MSG_NEED_* bits `header` and `header_all` read of each
+	   message (0 when the caller has the fields elsewhere, e.g. in an
+	   index). */
 	unsigned header_needs;
 	/* IMAP_MSG_NEED_* bits body_text reads of each message. */
 	unsigned body_needs;
@@ -108,9 +112,11 @@ void imap_search_prepare(struct imap_search *s, uint32_t max_seq,
 			 uint32_t max_uid);
 
 /* The IMAP_MSG_NEED_* bits to load for each message before
-   imap_search_match() with source `src` (NULL: the built-in source): 0 for
-   searches that read only flags, UIDs, sizes, internal dates, keywords and
-   modseqs, or header fields when src->header_needs is 0. */
+   imap_search_match() with source `src` (NULL: the built-in source; NULL
+   callbacks count as the built-in ones, which need IMAP_MSG_NEED_DATA): 0
+   for searches that read only flags, UIDs, sizes, internal dates, keywords
+   and modseqs, or header fields when src->header_needs is 0.  Even then,
+   imap_search_prematch() tells which messages need loading at all. */
 unsigned imap_search_needs(const struct imap_search *s,
 			   const struct imap_search_source *src);
 
@@ -134,8 +140,9 @@ enum imap_search_prematch_result
 imap_search_prematch(const struct imap_search *s, const struct imap_msg *msg);
 
 /* Returns 1 when `msg` matches, 0 when it does not, -1 when a source
-   callback failed.  Text comes from `src` with `src_ctx` (src NULL: the
-   built-in source with a context the search owns).  Cheap keys are
+   callback failed.  Text comes from `src` with `src_ctx` (src NULL, or
+   imap_search_source_from_data with src_ctx NULL: the built-in source with
+   a context the search owns).  Cheap keys are
    evaluated first and AND/OR/NOT short-circuit, so the source is called
    only when needed, at most once per field and message.  The search keeps
    per-message scratch: one thread at a time per search.  `msg` is only

@@ -60,9 +60,11 @@ int mailbox_name_from_imap(const char *name, size_t len, struct strbuf *out,
 			out->data[start] = '\0';
 		return error_set(error_r, "Mailbox name is not valid modified UTF-7");
 	}
-	if (mailbox_name_check(out->data + start, out->len - start, error_r) < 0) {
+	if (mailbox_name_check(out->data != NULL ? out->data + start : "", out->len - start,
+			       error_r) < 0) {
 		out->len = start;
-		out->data[start] = '\0';
+		if (out->data != NULL)
+			out->data[start] = '\0';
 		return -1;
 	}
 	return 0;
@@ -151,6 +153,10 @@ int mailbox_pattern_from_imap(const char *reference, size_t ref_len,
 		return 0;
 	}
 	inbox = mailbox_inbox_prefix(joined.data, joined.len);
+	/* "inbox*" and "inbox%" name INBOX too. */
+	if (inbox == 0 && joined.len > 5 && strncasecmp(joined.data, "INBOX", 5) == 0 &&
+	    (joined.data[5] == '*' || joined.data[5] == '%'))
+		inbox = 5;
 	if (inbox > 0)
 		strbuf_appends(out, "INBOX");
 	if (memchr(joined.data, '\0', joined.len) != NULL ||

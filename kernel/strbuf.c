@@ -27,10 +27,20 @@ void strbuf_commit(struct strbuf *sb, size_t n)
 
 void strbuf_append(struct strbuf *sb, const void *data, size_t len)
 {
-	char *dst = strbuf_reserve(sb, len);
+	const char *src = data;
+	char *dst;
 
+	/* Appending part of the buffer to itself: growing may move it. */
+	if (sb->data != NULL && src >= sb->data && src < sb->data + sb->cap) {
+		size_t off = (size_t)(src - sb->data);
+
+		dst = strbuf_reserve(sb, len);
+		src = sb->data + off;
+	} else {
+		dst = strbuf_reserve(sb, len);
+	}
 	if (len > 0)
-		memcpy(dst, data, len);
+		memmove(dst, src, len);
 	strbuf_commit(sb, len);
 }
 
