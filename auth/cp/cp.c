@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <vimap/auth.h>
 #include "userdir.h"
+#include "verify-cache.h"
 #include "xalloc.h"
 
 struct cp_state {
@@ -19,10 +21,11 @@ struct cp_state {
 	struct userdir *dir;
 	struct stat loaded;         /* identity of the file as last read */
 	char dummy_hash[256];       /* hashed for unknown users: same timing */
+	struct verify_cache *cache; /* recent successful checks, or NULL */
 	unsigned denied_counter;
 };
 
-static const char *const cp_keys[] = { "directory", NULL };
+static const char *const cp_keys[] = { "directory", "cache_size", "cache_ttl", NULL };
 
 static int cp_same_file(const struct stat *a, const struct stat *b)
 {
@@ -59,6 +62,8 @@ static int cp_reload(struct cp_state *st, const char **error_r)
 	userdir_free(&st->dir);
 	st->dir = dir;
 	st->loaded = sb;
+	if (st->cache != NULL)
+		verify_cache_invalidate(st->cache);
 	st->host->log(st->ctx, VIMAP_LOG_INFO, "read %zu users from %s", dir->count, st->path);
 	return 0;
 }
@@ -68,10 +73,13 @@ static int cp_init(struct vimap_plugin_ctx *ctx, const struct vimap_host *host,
 {
 	struct cp_state *st;
 	const char *path;
+	long long cache_size, cache_ttl;
 
 	if (host->config_check_keys(ctx, cp_keys, error_r) < 0 ||
 	    host->config_string(ctx, "directory", SYSCONFDIR "/vimap/users", &path,
-				error_r) < 0)
+				error_r) < 0 ||
+	    host->config_int(ctx, "cache_size", 16384, 0, 1 << 24, &cache_size, error_r) < 0 ||
+	    host->config_int(ctx, "cache_ttl", 600, 1, 86400, &cache_ttl, error_r) < 0)
 		return -1;
 	st = xcalloc(1, sizeof(*st));
 	st->ctx = ctx;
@@ -81,7 +89,10 @@ static int cp_init(struct vimap_plugin_ctx *ctx, const struct vimap_host *host,
 	if (cp_reload(st, error_r) < 0 ||
 	    userdir_hash_password("vimap-dummy", st->dummy_hash, sizeof(st->dummy_hash),
 				  error_r) < 0 ||
-	    host->counter_register(ctx, "denied", &st->denied_counter, error_r) < 0) {
+	    host->counter_register(ctx, "denied", &st->denied_counter, error_r) < 0 ||
+	    (cache_size > 0 &&
+	     (st->cache = verify_cache_create((size_t)cache_size, (time_t)cache_ttl,
+					      error_r)) == NULL)) {
 		userdir_free(&st->dir);
 		pthread_rwlock_destroy(&st->lock);
 		free(st->path);
@@ -96,6 +107,7 @@ static void cp_deinit(void *state)
 {
 	struct cp_state *st = state;
 
+	verify_cache_destroy(&st->cache);
 	userdir_free(&st->dir);
 	pthread_rwlock_destroy(&st->lock);
 	free(st->path);
@@ -129,10 +141,16 @@ static enum vimap_auth_result cp_verify(void *state, const char *user,
 	struct cp_state *st = state;
 	const struct userdir_entry *e;
 	char canon[USERDIR_MAX_USER + 1], *secret = NULL;
+	uint64_t generation = 0;
 	int ok;
 
 	cp_maybe_reload(st);
 	if (userdir_canonical_user(user, canon) == 0) {
+		if (st->cache != NULL) {
+			if (verify_cache_check(st->cache, canon, password))
+				return VIMAP_AUTH_OK;
+			generation = verify_cache_generation(st->cache);
+		}
 		pthread_rwlock_rdlock(&st->lock);
 		e = userdir_find(st->dir, canon);
 		if (e != NULL)
@@ -148,6 +166,8 @@ static enum vimap_auth_result cp_verify(void *state, const char *user,
 	}
 	ok = userdir_check_secret(secret, password);
 	free(secret);
+	if (ok > 0 && st->cache != NULL)
+		verify_cache_store(st->cache, canon, password, generation);
 	if (ok < 0) {
 		*reason_r = "the stored hash is of a kind this system cannot compute";
 		return VIMAP_AUTH_FAILED;
