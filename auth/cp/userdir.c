@@ -103,7 +103,7 @@ int userdir_load(const char *path, struct userdir **dir_r, const char **error_r)
 	}
 	free(line);
 	fclose(f);
-	if (ret == 0) {
+	if (ret == 0 && dir->count > 0) {
 		qsort(dir->entries, dir->count, sizeof(*dir->entries), userdir_cmp);
 		ret = userdir_check_duplicates(dir, path, error_r);
 	}
@@ -137,6 +137,8 @@ const struct userdir_entry *userdir_find(const struct userdir *dir, const char *
 {
 	struct userdir_entry key = { (char *)user, NULL };
 
+	if (dir->count == 0)
+		return NULL;
 	return bsearch(&key, dir->entries, dir->count, sizeof(*dir->entries), userdir_cmp);
 }
 

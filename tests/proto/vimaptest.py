@@ -36,6 +36,7 @@ class Server:
         self.plugin_dir = plugin_dir
         self.store = os.path.join(self.dir, "store")
         self.users_file = os.path.join(self.dir, "users")
+        self.admin_socket = os.path.join(self.dir, "admin.sock")
         with open(self.users_file, "w") as f:
             f.write(users)
         self.config_path = os.path.join(self.dir, "vimap.yaml")
@@ -44,7 +45,6 @@ class Server:
         with open(self.config_path, "w") as f:
             f.write(config)
         self.log_path = os.path.join(self.dir, "vimapd.log")
-        self.admin_socket = os.path.join(self.dir, "admin.sock")
         self.args = list(args)
         self.proc = None
 
