@@ -60,7 +60,7 @@ class Login(ImapBase):
     def test_every_failure_looks_the_same(self):
         answers = []
         for user, password in [("alice", "wrong"), ("nobody", "wonderland"),
-                               ("notenrolled", "secret"), ("bad user", "x")]:
+                               ("notenrolled", "secret"), ("bad/user", "x")]:
             m = imaplib.IMAP4("127.0.0.1", self.srv.port)
             with self.assertRaises(imaplib.IMAP4.error) as cm:
                 m.login(user, password)
@@ -116,12 +116,12 @@ class Mailboxes(ImapBase):
     def test_create_rename_delete_hierarchy(self):
         m = self.login("bob", "builder")
         self.assertEqual(m.create("Projects/2026")[0], "OK")
-        typ, data = m.list("", "Projects*")
+        typ, data = m.list('""', "Projects*")
         text = b"\n".join(data).decode()
         self.assertIn("\\HasChildren", text)
         self.assertIn("Projects/2026", text)
         self.assertEqual(m.rename("Projects", "Work")[0], "OK")
-        typ, data = m.list("", "*")
+        typ, data = m.list('""', "*")
         text = b"\n".join(data).decode()
         self.assertIn("Work/2026", text)
         self.assertNotIn("Projects", text)
@@ -138,11 +138,11 @@ class Mailboxes(ImapBase):
     def test_list_percent_and_root(self):
         m = self.login("bob", "builder")
         m.create("Lists/a/b")
-        typ, data = m.list("", "%")
+        typ, data = m.list('""', "%")
         names = b"\n".join(data).decode()
         self.assertIn('"/" Lists', names)
         self.assertNotIn("Lists/a", names)
-        typ, data = m.list("", "")
+        typ, data = m.list('""', '""')
         self.assertIn(b'(\\Noselect) "/" ""', data[0])
         m.logout()
 
@@ -150,7 +150,7 @@ class Mailboxes(ImapBase):
         m = self.login("bob", "builder")
         name = "&ZeVnLIqe-"  # 日本語 in modified UTF-7
         self.assertEqual(m.create(name)[0], "OK")
-        typ, data = m.list("", "&ZeVnLIqe-")
+        typ, data = m.list('""', "&ZeVnLIqe-")
         self.assertIn(b"&ZeVnLIqe-", data[0])
         m.logout()
 
@@ -160,7 +160,7 @@ class Mailboxes(ImapBase):
                      '"bad\x01"']:
             typ, data = m.create(name)
             self.assertEqual(typ, "NO", name)
-        typ, data = m.list("", "*")
+        typ, data = m.list('""', "*")
         self.assertNotIn(b"etc", b"\n".join(x for x in data if x))
         m.logout()
 
@@ -168,10 +168,10 @@ class Mailboxes(ImapBase):
         m = self.login("bob", "builder")
         m.create("Subbed")
         self.assertEqual(m.subscribe("Subbed")[0], "OK")
-        typ, data = m.lsub("", "*")
+        typ, data = m.lsub('""', "*")
         self.assertIn(b"Subbed", b"\n".join(data))
         m.unsubscribe("Subbed")
-        typ, data = m.lsub("", "*")
+        typ, data = m.lsub('""', "*")
         self.assertNotIn(b"Subbed", b"\n".join(x for x in data if x))
         m.logout()
 
@@ -257,8 +257,8 @@ class Messages(ImapBase):
         self.assertEqual(data, [None])
         typ, data = m.fetch("1", "FLAGS")
         self.assertIn(b"\\Draft", data[0])
-        typ, data = m.store("1", "+FLAGS", "(\\Recent)")
-        self.assertEqual(typ, "BAD") if typ != "OK" else None
+        with self.assertRaises(imaplib.IMAP4.error):
+            m.store("1", "+FLAGS", "(\\Recent)")
 
     def test_expunge_and_uid_expunge(self):
         m = self.m
@@ -396,7 +396,7 @@ class Sessions(ImapBase):
         self.assertEqual(typ, "NO")
         typ, data = b.status("Private", "(MESSAGES)")
         self.assertEqual(typ, "NO")
-        typ, data = b.list("", "*")
+        typ, data = b.list('""', "*")
         self.assertNotIn(b"Private", b"\n".join(x for x in data if x))
         a.logout()
         b.logout()
