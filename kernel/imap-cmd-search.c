@@ -7,6 +7,7 @@
 #include "imap-commands.h"
 #include "imap-search.h"
 #include "log.h"
+#include "mail/message-cache.h"
 #include "mailbox-view.h"
 #include "pool.h"
 #include "session.h"
@@ -19,6 +20,7 @@ struct search_ctx {
 	uint32_t *hits;          /* sequence numbers or UIDs, in view order */
 	uint32_t hit_count;
 	unsigned failed;
+	struct imap_search_data_ctx *data_ctx; /* for fields the blob lacks */
 };
 
 static void imap_search_msg(struct search_ctx *ctx, const struct vimap_message *rec,
@@ -40,6 +42,8 @@ static void imap_search_msg(struct search_ctx *ctx, const struct vimap_message *
 	msg->cache_size = rec->cache_size;
 }
 
+static const struct imap_search_source imap_search_cached_source;
+
 /* Reads the message and matches it; 1, 0, or -1 when it cannot be read. */
 static int imap_search_with_data(struct search_ctx *ctx, struct imap_msg *msg)
 {
@@ -55,10 +59,43 @@ static int imap_search_with_data(struct search_ctx *ctx, struct imap_msg *msg)
 	}
 	msg->data = data.data;
 	msg->data_size = data.size;
-	ret = imap_search_match(ctx->search, msg, NULL, NULL);
+	ret = imap_search_match(ctx->search, msg, &imap_search_cached_source, ctx);
 	ops->close_message(ctx->s->view->box, &data);
 	return ret;
 }
+
+/* Header fields: from the parse blob when it keeps them (Subject, From, To,
+   Cc, Bcc, Date), from the message otherwise. */
+static int imap_search_header(void *arg, const struct imap_msg *msg, const char *field,
+			      struct strbuf *out)
+{
+	struct search_ctx *ctx = arg;
+	const struct vimap_storage_ops *ops = session_storage(NULL);
+	struct message_cache_view view;
+	struct vimap_storage_error err;
+	struct vimap_message_data data;
+	struct imap_msg copy;
+	const char *error;
+	int ret;
+
+	if (msg->cache != NULL && message_cache_open(msg->cache, msg->cache_size, &view, &error) == 0 &&
+	    (ret = message_cache_header(&view, field, out)) >= 0)
+		return ret;
+	if (msg->data != NULL)
+		return imap_search_source_from_data.header(ctx->data_ctx, msg, field, out);
+	if (ops->open_message(ctx->s->view->box, msg->uid, &data, &err) < 0)
+		return -1;
+	copy = *msg;
+	copy.data = data.data;
+	copy.data_size = data.size;
+	ret = imap_search_source_from_data.header(ctx->data_ctx, &copy, field, out);
+	ops->close_message(ctx->s->view->box, &data);
+	return ret;
+}
+
+static const struct imap_search_source imap_search_cached_source = {
+	IMAP_MSG_NEED_CACHE, IMAP_MSG_NEED_DATA, imap_search_header, NULL, NULL
+};
 
 static int imap_search_record_cb(void *arg, const struct vimap_message *rec)
 {
@@ -78,7 +115,7 @@ static int imap_search_record_cb(void *arg, const struct vimap_message *rec)
 		break;
 	default:
 		ret = (ctx->needs & IMAP_MSG_NEED_DATA) ? imap_search_with_data(ctx, &msg) :
-			imap_search_match(ctx->search, &msg, NULL, NULL);
+			imap_search_match(ctx->search, &msg, &imap_search_cached_source, ctx);
 		break;
 	}
 	if (ret < 0)
@@ -100,7 +137,7 @@ static void imap_search_reply(struct search_ctx *ctx)
 
 void imap_cmd_search(struct session *s, struct imap_cmd *cmd)
 {
-	struct search_ctx ctx = { s, cmd, NULL, 0, NULL, 0, 0 };
+	struct search_ctx ctx = { s, cmd, NULL, 0, NULL, 0, 0, NULL };
 	struct mailbox_view *v = s->view;
 	struct vimap_storage_error err;
 	const char *error;
@@ -115,7 +152,8 @@ void imap_cmd_search(struct session *s, struct imap_cmd *cmd)
 		return;
 	}
 	imap_search_prepare(ctx.search, v->count, v->count > 0 ? v->msgs[v->count - 1].uid : 0);
-	ctx.needs = imap_search_needs(ctx.search, NULL);
+	ctx.needs = imap_search_needs(ctx.search, &imap_search_cached_source);
+	ctx.data_ctx = imap_search_data_ctx_create();
 	ctx.hits = pool_alloc(cmd->pool, (v->count + 1) * sizeof(uint32_t));
 	uids = pool_alloc(cmd->pool, (v->count + 1) * sizeof(uint32_t));
 	for (i = 0; i < v->count; i++)
@@ -125,10 +163,12 @@ void imap_cmd_search(struct session *s, struct imap_cmd *cmd)
 					 (ctx.needs & IMAP_MSG_NEED_CACHE) ? VIMAP_WANT_CACHE : 0,
 					 imap_search_record_cb, &ctx, &err) < 0) {
 		imap_search_destroy(&ctx.search);
+		imap_search_data_ctx_destroy(&ctx.data_ctx);
 		session_storage_error(s, cmd, "SEARCH", &err);
 		return;
 	}
 	imap_search_destroy(&ctx.search);
+	imap_search_data_ctx_destroy(&ctx.data_ctx);
 	imap_search_reply(&ctx);
 	if (ctx.failed > 0)
 		session_tagged(cmd, "NO", "SERVERBUG", "Some messages could not be read (logged).");

@@ -216,7 +216,7 @@ START_TEST(test_roundtrip)
 	ck_assert_uint_eq(view.part_count, r->part_count);
 	ck_assert(view.envelope > blob.data && view.envelope < blob.data + blob.len);
 	/* overhead beyond the rendered strings stays small */
-	ck_assert_uint_lt(blob.len - 6 - env.len - body.len - bs.len,
+	ck_assert_uint_lt(blob.len - 7 - env.len - body.len - bs.len - view.search_headers_len,
 			  40 + 12 * r->part_count);
 	strbuf_free(&blob);
 	strbuf_free(&env);
@@ -323,47 +323,48 @@ struct forged_case {
 #define B(s) s, sizeof(s) - 1
 
 static const struct forged_case forged_cases[] = {
-	/* a minimal valid blob: size 5, "E", "B", "S", one part, header 2 */
-	{ B("\x01\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x01"
+	/* a minimal valid blob: size 5, "E", "B", "S", no search headers,
+	   one part, header 2 */
+	{ B("\x02\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x00" "\0" "\x01"
 	    "\x00\x00\x00\x02\x03"), 0 },
 	/* wrong version */
-	{ B("\x02\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x01"
+	{ B("\x03\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x00" "\0" "\x01"
 	    "\x00\x00\x00\x02\x03"), -1 },
 	/* a string without its NUL */
-	{ B("\x01\x05\x01" "EX" "\x01" "B\0" "\x01" "S\0" "\x01"
+	{ B("\x02\x05\x01" "EX" "\x01" "B\0" "\x01" "S\0" "\x00" "\0" "\x01"
 	    "\x00\x00\x00\x02\x03"), -1 },
 	/* a string longer than the blob */
-	{ B("\x01\x05\x7f" "E\0"), -1 },
+	{ B("\x02\x05\x7f" "E\0"), -1 },
 	/* zero parts */
-	{ B("\x01\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x00"), -1 },
+	{ B("\x02\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x00" "\0" "\x00"), -1 },
 	/* body range past the end of the message */
-	{ B("\x01\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x01"
+	{ B("\x02\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x00" "\0" "\x01"
 	    "\x00\x00\x00\x02\x04"), -1 },
 	/* a leaf that claims children */
-	{ B("\x01\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x01"
+	{ B("\x02\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x00" "\0" "\x01"
 	    "\x00\x01\x00\x02\x03"), -1 },
 	/* a multipart whose child is missing */
-	{ B("\x01\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x01"
+	{ B("\x02\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x00" "\0" "\x01"
 	    "\x01\x01\x00\x02\x03"), -1 },
 	/* more parts than the tree holds */
-	{ B("\x01\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x02"
+	{ B("\x02\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x00" "\0" "\x02"
 	    "\x00\x00\x00\x02\x03" "\x00\x00\x00\x00\x00"), -1 },
 	/* a child outside its parent's body */
-	{ B("\x01\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x02"
+	{ B("\x02\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x00" "\0" "\x02"
 	    "\x01\x01\x00\x02\x01" "\x00\x00\x02\x00\x00"), -1 },
 	/* a valid multipart with one child */
-	{ B("\x01\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x02"
+	{ B("\x02\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x00" "\0" "\x02"
 	    "\x01\x01\x00\x02\x03" "\x00\x00\x01\x01\x01"), 0 },
 	/* message/rfc822 with two children */
-	{ B("\x01\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x03"
+	{ B("\x02\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x00" "\0" "\x03"
 	    "\x02\x02\x00\x01\x04" "\x00\x00\x00\x00\x00" "\x00\x00\x00\x00\x00"), -1 },
 	/* unknown flag bits */
-	{ B("\x01\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x01"
+	{ B("\x02\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x00" "\0" "\x01"
 	    "\x08\x00\x00\x02\x03"), -1 },
 	/* an overlong varint */
-	{ B("\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"), -1 },
+	{ B("\x02\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"), -1 },
 	/* trailing bytes after the parts */
-	{ B("\x01\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x01"
+	{ B("\x02\x05\x01" "E\0" "\x01" "B\0" "\x01" "S\0" "\x00" "\0" "\x01"
 	    "\x00\x00\x00\x02\x03" "\x00"), -1 },
 };
 
@@ -473,6 +474,43 @@ START_TEST(test_build_null)
 }
 END_TEST
 
+/* SEARCH's header fields come decoded from the blob; others are not kept. */
+START_TEST(test_search_headers)
+{
+	static const char msg[] =
+		"Subject: =?iso-8859-1?q?Gr=FC=DFe?= aus\r\n"
+		"To: a@example.org\r\nTo: b@example.org\r\n"
+		"From: =?utf-8?b?w4RwZmVs?= <x@example.org>\r\n"
+		"Date: Mon, 7 Feb 1994 21:52:25 -0800\r\n"
+		"X-Other: kept out\r\n\r\nbody\r\n";
+	struct strbuf blob = STRBUF_INIT, out = STRBUF_INIT;
+	struct message_cache_view view;
+	const char *error;
+
+	ck_assert_int_eq(message_cache_build(msg, sizeof(msg) - 1, &blob, &error), 0);
+	ck_assert_int_eq(message_cache_open(blob.data, blob.len, &view, &error), 0);
+	/* decoded from RFC 2047 */
+	ck_assert_int_eq(message_cache_header(&view, "SUBJECT", &out), 1);
+	ck_assert_str_eq(out.data, "Gr\xc3\xbc\xc3\x9f" "e aus");
+	strbuf_reset(&out);
+	/* every occurrence, one per line */
+	ck_assert_int_eq(message_cache_header(&view, "to", &out), 1);
+	ck_assert_str_eq(out.data, "a@example.org\nb@example.org");
+	strbuf_reset(&out);
+	ck_assert_int_eq(message_cache_header(&view, "From", &out), 1);
+	ck_assert_str_eq(out.data, "\xc3\x84pfel <x@example.org>");
+	strbuf_reset(&out);
+	/* the Date stays raw for the date parser */
+	ck_assert_int_eq(message_cache_header(&view, "date", &out), 1);
+	ck_assert_str_eq(out.data, "Mon, 7 Feb 1994 21:52:25 -0800");
+	/* kept but absent; not kept at all */
+	ck_assert_int_eq(message_cache_header(&view, "cc", &out), 0);
+	ck_assert_int_eq(message_cache_header(&view, "X-Other", &out), -1);
+	strbuf_free(&blob);
+	strbuf_free(&out);
+}
+END_TEST
+
 static Suite *message_cache_suite(void)
 {
 	Suite *s = suite_create("message_cache");
@@ -489,6 +527,7 @@ static Suite *message_cache_suite(void)
 	tcase_add_loop_test(tc, test_forged, 0,
 			    sizeof(forged_cases) / sizeof(forged_cases[0]));
 	tcase_add_test(tc, test_build_null);
+	tcase_add_test(tc, test_search_headers);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(hostile, 60);
 	tcase_add_test(hostile, test_random_sealed);

@@ -8,6 +8,7 @@
 #include "imap-bodystructure.h"
 #include "imap-envelope.h"
 #include "message-cache.h"
+#include "rfc2047.h"
 #include "xalloc.h"
 
 #define CACHE_FLAG_MULTIPART 1
@@ -64,6 +65,59 @@ static void put_part(struct strbuf *out, const struct message_part *part)
 	put_varint(out, part->body_size);
 }
 
+/* The header fields SEARCH asks for most (SUBJECT, FROM, TO, CC, BCC and
+   the Date for SENT*), decoded once here so a search never opens the
+   message for them: "name:value\n" per occurrence, values unfolded and
+   RFC 2047-decoded (Date kept raw). */
+static const char *const cache_search_fields[] = {
+	"subject", "from", "to", "cc", "bcc", "date"
+};
+
+static int cache_search_field(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cache_search_fields) / sizeof(cache_search_fields[0]); i++) {
+		if (strlen(cache_search_fields[i]) == len &&
+		    strncasecmp(cache_search_fields[i], name, len) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static void cache_search_headers(const struct message_parser_result *result,
+				 struct strbuf *out)
+{
+	struct message_parser_header_iter iter;
+	struct message_header_field f;
+	struct strbuf raw = STRBUF_INIT;
+	size_t i, start;
+	int which;
+
+	message_parser_header_iter_init(&iter, result->data, result->root->header_offset,
+					result->root->header_size);
+	while (message_parser_header_iter_next(&iter, &f)) {
+		if ((which = cache_search_field(f.name, f.name_len)) < 0)
+			continue;
+		strbuf_reset(&raw);
+		message_parser_unfold(&raw, f.value, f.value_len);
+		strbuf_appends(out, cache_search_fields[which]);
+		strbuf_appendc(out, ':');
+		start = out->len;
+		if (strcmp(cache_search_fields[which], "date") == 0)
+			strbuf_append(out, raw.data != NULL ? raw.data : "", raw.len);
+		else
+			(void)rfc2047_decode(raw.data != NULL ? raw.data : "", raw.len, out);
+		/* One line per occurrence: no line end may hide in a value. */
+		for (i = start; i < out->len; i++) {
+			if (out->data[i] == '\n' || out->data[i] == '\r' || out->data[i] == '\0')
+				out->data[i] = ' ';
+		}
+		strbuf_appendc(out, '\n');
+	}
+	strbuf_free(&raw);
+}
+
 void message_cache_serialize(const struct message_parser_result *result,
 			     struct strbuf *blob_out)
 {
@@ -82,6 +136,9 @@ void message_cache_serialize(const struct message_parser_result *result,
 	put_string(blob_out, &s);
 	strbuf_reset(&s);
 	imap_bodystructure_write(&s, result->data, result->root, true);
+	put_string(blob_out, &s);
+	strbuf_reset(&s);
+	cache_search_headers(result, &s);
 	put_string(blob_out, &s);
 	strbuf_free(&s);
 	put_varint(blob_out, result->part_count);
@@ -269,6 +326,7 @@ int message_cache_open(const void *blob, size_t size,
 	    !get_string(&r, &view_r->envelope, &view_r->envelope_len) ||
 	    !get_string(&r, &view_r->body, &view_r->body_len) ||
 	    !get_string(&r, &view_r->bodystructure, &view_r->bodystructure_len) ||
+	    !get_string(&r, &view_r->search_headers, &view_r->search_headers_len) ||
 	    !get_varint(&r, &count) || count == 0 ||
 	    count > MESSAGE_PARSER_MAX_PARTS)
 		return error_set(error_r, "message cache: malformed header");
@@ -461,4 +519,28 @@ int message_cache_find_section(const struct message_cache_view *view,
 	ret = idx < 0 ? 0 : section_range(parts, idx, &spec, range_r);
 	free(parts);
 	return ret;
+}
+
+int message_cache_header(const struct message_cache_view *view, const char *field,
+			 struct strbuf *out)
+{
+	size_t flen = strlen(field), pos = 0;
+	int found = 0;
+
+	if (cache_search_field(field, flen) < 0)
+		return -1;
+	while (pos < view->search_headers_len) {
+		const char *line = view->search_headers + pos;
+		const char *lf = memchr(line, '\n', view->search_headers_len - pos);
+		size_t llen = lf != NULL ? (size_t)(lf - line) : view->search_headers_len - pos;
+
+		if (llen > flen && line[flen] == ':' && strncasecmp(line, field, flen) == 0) {
+			if (found)
+				strbuf_appendc(out, '\n');
+			strbuf_append(out, line + flen + 1, llen - flen - 1);
+			found = 1;
+		}
+		pos += llen + 1;
+	}
+	return found;
 }

@@ -9,6 +9,8 @@
  *   envelope length, bytes, NUL
  *   BODY length, bytes, NUL
  *   BODYSTRUCTURE length, bytes, NUL
+ *   search headers length, bytes, NUL ("name:value\n" lines: Subject, From,
+ *     To, Cc, Bcc RFC 2047-decoded, Date raw; one line per occurrence)
  *   part count, then per part in preorder:
  *     u8 flags (1 multipart, 2 message/rfc822), child count,
  *     header offset minus the parent's body offset (the root's: itself),
@@ -24,7 +26,7 @@
 #include "strbuf.h"
 #include "message-parser.h"
 
-#define MESSAGE_CACHE_VERSION 1
+#define MESSAGE_CACHE_VERSION 2
 
 /* A validated blob.  Every pointer points into the blob (zero copy) and is
    valid as long as the blob is; the strings are NUL-terminated. */
@@ -35,6 +37,8 @@ struct message_cache_view {
 	size_t body_len;
 	const char *bodystructure;   /* BODYSTRUCTURE */
 	size_t bodystructure_len;
+	const char *search_headers;  /* "name:decoded value\n" lines for SEARCH */
+	size_t search_headers_len;
 	size_t message_size;         /* bytes of the message it was built from */
 	unsigned int part_count;
 	const unsigned char *parts;  /* private: the encoded part tree */
@@ -85,5 +89,12 @@ int message_cache_find_section(const struct message_cache_view *view,
 			       const char *section,
 			       struct message_cache_range *range_r,
 			       const char **error_r);
+
+/* SEARCH's header fields from the blob: every occurrence of `field`
+   (Subject, From, To, Cc, Bcc or Date, any case), decoded, joined with
+   "\n" and appended to out.  1 when present, 0 when absent, -1 when the
+   blob does not keep that field (the caller reads the message). */
+int message_cache_header(const struct message_cache_view *view, const char *field,
+			 struct strbuf *out);
 
 #endif
