@@ -370,6 +370,24 @@ class Sessions(ImapBase):
         a.logout()
         b.logout()
 
+    def test_expunge_held_back_during_fetch_told_at_noop(self):
+        a = self.login()
+        b = self.login()
+        a.create("Hold")
+        for _ in range(3):
+            a.append("Hold", None, None, MSG)
+        a.select("Hold")
+        b.select("Hold")
+        b.store("1", "+FLAGS", "(\\Deleted)")
+        b.expunge()
+        # a plain FETCH may not shift sequence numbers under the client
+        a.fetch("1:2", "(FLAGS)")
+        self.assertEqual(untagged(a, "EXPUNGE"), [])
+        a.noop()
+        self.assertIn(b"1", untagged(a, "EXPUNGE"))
+        a.logout()
+        b.logout()
+
     def test_idle_hears_new_mail_at_once(self):
         watcher = self.srv.connect()
         watcher.readline()
