@@ -308,6 +308,36 @@ static void imap_list_write(struct imap_cmd *cmd, const struct list_ctx *ctx,
 	strbuf_free(&wire);
 }
 
+/* LSUB with '%' (RFC 3501 6.3.9): a subscribed "foo/bar" under an
+   unsubscribed "foo" shows "foo" as \Noselect when "%" stops at it. */
+static void imap_lsub_add_parents(struct list_ctx *ctx, const char *pattern)
+{
+	unsigned i, j, count = ctx->count;
+
+	if (strchr(pattern, '%') == NULL)
+		return;
+	for (i = 0; i < count; i++) {
+		char *name = xstrdup(ctx->entries[i].name), *slash;
+
+		while ((slash = strrchr(name, MAILBOX_SEPARATOR)) != NULL) {
+			*slash = '\0';
+			if (!mailbox_pattern_match(pattern, name))
+				continue;
+			for (j = 0; j < ctx->count && strcmp(ctx->entries[j].name, name) != 0; j++)
+				;
+			if (j == ctx->count) {
+				struct vimap_mailbox_info info;
+
+				memset(&info, 0, sizeof(info));
+				info.attributes = VIMAP_MAILBOX_NOSELECT;
+				imap_list_collect(ctx, name, &info);
+			}
+			break;
+		}
+		free(name);
+	}
+}
+
 void imap_cmd_list(struct session *s, struct imap_cmd *cmd)
 {
 	int lsub = strcasecmp(cmd->name, "LSUB") == 0;
@@ -339,6 +369,8 @@ void imap_cmd_list(struct session *s, struct imap_cmd *cmd)
 	if (ret < 0) {
 		session_storage_error(s, cmd, cmd->name, &err);
 	} else {
+		if (lsub)
+			imap_lsub_add_parents(&ctx, pattern.data != NULL ? pattern.data : "");
 		qsort(ctx.entries, ctx.count, sizeof(*ctx.entries), imap_list_cmp);
 		imap_list_write(cmd, &ctx, pattern.data != NULL ? pattern.data : "", lsub);
 		session_tagged(cmd, "OK", NULL, "%s completed.", cmd->name);

@@ -175,6 +175,17 @@ class Mailboxes(ImapBase):
         self.assertNotIn(b"Subbed", b"\n".join(x for x in data if x))
         m.logout()
 
+    def test_lsub_percent_shows_unsubscribed_parent_as_noselect(self):
+        m = self.login("bob", "builder")
+        m.create("Deep/inner")
+        m.subscribe("Deep/inner")
+        typ, data = m.lsub('""', "%")
+        lines = [x for x in data if x and b"Deep" in x]
+        self.assertEqual(len(lines), 1, data)
+        self.assertIn(b"\\Noselect", lines[0])
+        self.assertIn(b'"/" Deep', lines[0])
+        m.logout()
+
     def test_status(self):
         m = self.login("bob", "builder")
         m.create("St")
