@@ -151,7 +151,7 @@ class IdleTimeout(unittest.TestCase):
             c.sock.settimeout(10)
             self.assertEqual(c.readline(), "* BYE Idle timeout, closing connection.")
             self.assertTrue(c.at_eof())
-            self.assertIn("idle timeout", srv.log())
+            self.assertIn("idle timeout", srv.wait_log("idle timeout"))
 
 
 class Signals(unittest.TestCase):
@@ -165,15 +165,12 @@ class Signals(unittest.TestCase):
             self.assertEqual(c.readline(), "* BYE Server shutting down.")
             self.assertTrue(c.at_eof())
         self.assertEqual(srv.proc.wait(15), 0)
-        self.assertIn("SIGTERM received", srv.log())
+        self.assertIn("SIGTERM received", srv.wait_log("SIGTERM received"))
 
     def test_sighup_is_logged_and_service_goes_on(self):
         with Server() as srv:
             srv.signal(signal.SIGHUP)
-            deadline = time.time() + 5
-            while "SIGHUP" not in srv.log() and time.time() < deadline:
-                time.sleep(0.05)
-            self.assertIn("SIGHUP received", srv.log())
+            self.assertIn("SIGHUP received", srv.wait_log("SIGHUP received"))
             c = srv.connect()
             self.assertTrue(c.readline().startswith("* OK"))
 

@@ -97,6 +97,15 @@ class Server:
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
+    def wait_log(self, text, timeout=10):
+        """The log once it holds `text` (lines may trail the client's view)."""
+        deadline = time.time() + timeout
+        while True:
+            log = self.log()
+            if text in log or time.time() > deadline:
+                return log
+            time.sleep(0.05)
+
     def signal(self, sig):
         self.proc.send_signal(sig)
 
