@@ -4,6 +4,7 @@
  * object; see admin.h. */
 #include "autoconfig.h"
 #include <errno.h>
+#include <pthread.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -240,6 +241,8 @@ static json_t *admin_cmd_start(const char *const *args, unsigned argc)
 }
 
 static json_t *admin_help(const char *const *args, unsigned argc);
+static json_t *admin_execute_one(const char *admin, const char *command,
+				 const char *const *args, unsigned argc);
 
 static const struct admin_command {
 	const char *name;
@@ -273,8 +276,23 @@ static json_t *admin_help(const char *const *args, unsigned argc)
 	return admin_ok(json_pack("{s:o}", "commands", list), "%s", text);
 }
 
+/* The socket and the console each have a thread: this makes their
+   requests one at a time, in order, as the seed served them. */
+static pthread_mutex_t admin_serial = PTHREAD_MUTEX_INITIALIZER;
+
 json_t *admin_execute(const char *admin, const char *command,
 		      const char *const *args, unsigned argc)
+{
+	json_t *res;
+
+	pthread_mutex_lock(&admin_serial);
+	res = admin_execute_one(admin, command, args, argc);
+	pthread_mutex_unlock(&admin_serial);
+	return res;
+}
+
+static json_t *admin_execute_one(const char *admin, const char *command,
+				 const char *const *args, unsigned argc)
 {
 	size_t i;
 	json_t *res;

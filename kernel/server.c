@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "admin.h"
 #include "client.h"
+#include "console.h"
 #include "config.h"
 #include "error.h"
 #include "host.h"
@@ -210,7 +211,7 @@ int server_start(struct vimap_config *config, const char **error_r)
 		return -1;
 	if (server_start_threads(error_r) < 0)
 		return -1;
-	if (admin_start(config, error_r) < 0)
+	if (admin_start(config, error_r) < 0 || console_start(error_r) < 0)
 		return -1;
 	log_info("server", "listening on %s port %u with %u I/O threads and %u workers",
 		 config->listen_address, config->port, server.thread_count,
@@ -233,6 +234,7 @@ void server_stop(void)
 
 	server.shutting_down = 1;
 	admin_stop();
+	console_stop();
 	for (i = 0; i < server.thread_count; i++)
 		(void)ioloop_post(server.threads[i].loop, server_thread_shutdown,
 				  &server.threads[i]);

@@ -37,7 +37,8 @@ static void vimap_usage(FILE *out)
 		"             COMMAND [ARGS...]\n"
 		"       vimap [--config FILE] [--file USERS] passwd USER\n"
 		"Commands (HELP lists them with their arguments):\n"
-		"  ENROLL userid [blocks [storage_group]]   DELETE userid\n"
+		"  ENROLL userid [blocks [storage_group]]   ENROLL --from FILE\n"
+		"  DELETE userid\n"
 		"  MODIFY userid +/-blocks [FORCE]          ALERT [text]\n"
 		"  STATS [RESET]    TRACE class [address] [ON|OFF]    START    SHUTDOWN    HELP\n");
 }
@@ -163,6 +164,65 @@ static int vimap_confirm_delete(const struct vimap_opts *o, int argc, char **arg
 	return 0;
 }
 
+/* Runs one request on a fresh connection; the answer, or NULL. */
+static json_t *vimap_call(const char *path, const char *command, char **args, int argc)
+{
+	json_t *res;
+	int fd = vimap_connect(path);
+
+	if (fd < 0)
+		return NULL;
+	res = vimap_request(fd, command, args, argc);
+	close(fd);
+	return res;
+}
+
+/* `vimap ENROLL --from FILE`: one user a line ("userid [blocks [group]]",
+   '#' comments), each a request of its own so client service never waits
+   behind the whole batch; progress on a terminal, failures summed up. */
+static int vimap_bulk_enroll(const char *path, const char *file)
+{
+	FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+	char *line = NULL, *words[4];
+	size_t cap = 0, lineno = 0, done = 0, failed = 0;
+	int tty = isatty(STDERR_FILENO);
+
+	if (f == NULL) {
+		fprintf(stderr, "vimap: %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	while (getline(&line, &cap, f) >= 0) {
+		char *save = NULL, *w;
+		int n = 0;
+		json_t *res;
+
+		lineno++;
+		for (w = strtok_r(line, " \t\r\n", &save); w != NULL && n < 4;
+		     w = strtok_r(NULL, " \t\r\n", &save))
+			words[n++] = w;
+		if (n == 0 || words[0][0] == '#')
+			continue;
+		res = n > 3 ? NULL : vimap_call(path, "ENROLL", words, n);
+		if (res != NULL && json_is_true(json_object_get(res, "ok"))) {
+			done++;
+		} else {
+			failed++;
+			fprintf(stderr, "%s%s:%zu: %s: %s\n", tty ? "\r" : "", file, lineno,
+				n > 0 ? words[0] : "", n > 3 ? "too many fields (userid [blocks [group]])" :
+				res == NULL ? "no answer from vimapd" :
+				json_string_value(json_object_get(res, "error")));
+		}
+		json_decref(res);
+		if (tty)
+			fprintf(stderr, "\renrolled %zu, failed %zu", done, failed);
+	}
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	fprintf(stderr, "%senrolled %zu users, %zu failed\n", tty ? "\r" : "", done, failed);
+	return failed == 0 ? 0 : 1;
+}
+
 static int vimap_admin(const struct vimap_opts *o, int argc, char **argv)
 {
 	struct vimap_config *cfg = NULL;
@@ -176,6 +236,11 @@ static int vimap_admin(const struct vimap_opts *o, int argc, char **argv)
 		if ((cfg = vimap_config(o)) == NULL)
 			return 1;
 		path = cfg->admin_socket;
+	}
+	if (strcasecmp(argv[0], "ENROLL") == 0 && argc == 3 && strcmp(argv[1], "--from") == 0) {
+		ok = vimap_bulk_enroll(path, argv[2]);
+		config_free(&cfg);
+		return ok;
 	}
 	fd = vimap_connect(path);
 	config_free(&cfg);

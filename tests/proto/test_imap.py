@@ -463,6 +463,20 @@ class Admin(ImapBase):
         self.assertIn("logins.ok", data["data"])
         self.assertGreaterEqual(data["data"]["connections.total"], 1)
 
+    def test_bulk_enroll_reports_each_failure(self):
+        import os
+        path = os.path.join(self.srv.dir, "bulk.txt")
+        with open(path, "w") as f:
+            f.write("# new staff\nbulk1\nbulk2 300 4\nbad/id\nbulk1\n\nbulk3 1 2 3\n")
+        p = self.srv.vimap("ENROLL", "--from", path, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("enrolled 2 users, 3 failed", p.stderr)
+        self.assertIn("bulk.txt:5: bulk1:", p.stderr)
+        self.assertIn("bulk.txt:4: bad/id:", p.stderr)
+        self.assertIn("too many fields", p.stderr)
+        self.srv.add_user("bulk2", "pw", enroll=False)
+        self.srv.login("bulk2", "pw").logout()
+
     def test_unknown_command(self):
         p = self.srv.vimap("FROB", check=False)
         self.assertEqual(p.returncode, 1)
@@ -471,3 +485,22 @@ class Admin(ImapBase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Console(unittest.TestCase):
+    def test_commands_typed_on_standard_input(self):
+        srv = Server(console=True).start()
+        try:
+            srv.add_user("con", "pw", enroll=False)
+            srv.console_command("ENROLL con 150")
+            self.assertIn("con enrolled with 150 blocks", srv.wait_log("con enrolled"))
+            m = srv.login("con", "pw")
+            srv.console_command("ALERT from the console")
+            srv.wait_log("alert set")
+            m.noop()
+            self.assertTrue(any(b"from the console" in x for x in m.untagged_responses.get("OK", [])))
+            srv.console_command("NOSUCH")
+            self.assertIn("error: unknown command", srv.wait_log("error: unknown command"))
+            m.logout()
+        finally:
+            srv.stop()

@@ -30,10 +30,11 @@ class Server:
     `config` replaces the whole file when given."""
 
     def __init__(self, extra="", config=None, users="", args=(),
-                 plugin_dir=PLUGIN_DIR, port=None):
+                 plugin_dir=PLUGIN_DIR, port=None, console=False):
         self.dir = tempfile.mkdtemp(prefix="vimap-test-")
         self.port = port if port is not None else free_port()
         self.plugin_dir = plugin_dir
+        self.console = console
         self.store = os.path.join(self.dir, "store")
         self.users_file = os.path.join(self.dir, "users")
         self.admin_socket = os.path.join(self.dir, "admin.sock")
@@ -67,7 +68,8 @@ class Server:
         self.logf = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [VIMAPD, "--config", self.config_path] + self.args,
-            stdin=subprocess.DEVNULL, stdout=self.logf, stderr=subprocess.STDOUT)
+            stdin=subprocess.PIPE if self.console else subprocess.DEVNULL,
+            stdout=self.logf, stderr=subprocess.STDOUT)
         if wait:
             self.wait_listening()
         return self
@@ -96,6 +98,11 @@ class Server:
     def log(self):
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
+
+    def console_command(self, line):
+        """Types a command on vimapd's console (a Server made with console=True)."""
+        self.proc.stdin.write(line.encode() + b"\n")
+        self.proc.stdin.flush()
 
     def wait_log(self, text, timeout=10):
         """The log once it holds `text` (lines may trail the client's view)."""
