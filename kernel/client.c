@@ -185,6 +185,7 @@ void client_close(struct client *c, const char *reason)
 	client_idle_unlink(c);
 	c->thread->client_count--;
 	stats_add(STATS_CONNECTIONS_NOW, -1);
+	server_thread_client_gone(c->thread);
 	log_info("client", "%s%s%s: connection closed: %s", c->peer,
 		 c->user != NULL ? " user " : "", c->user != NULL ? c->user : "",
 		 reason);
@@ -448,7 +449,9 @@ static void client_job_done(void *arg)
 	c->busy = 0;
 	job->done(c, job->ctx);
 	free(job);
-	if (!c->closing) {
+	if (c->bye_pending && !c->closing) {
+		client_bye(c, "Server shutting down.", "server shutting down");
+	} else if (!c->closing) {
 		struct strbuf held = c->pending;
 
 		pool_clear(&c->cmd_pool);
@@ -629,18 +632,21 @@ void client_check_idle(struct io_thread *t)
 		client_expire(t->auth_head, now, server.config->idle_auth);
 }
 
-static void client_shutdown_list(struct client *c, const char *text)
+static void client_shutdown_list(struct client *c, const char *text, int force)
 {
 	while (c != NULL) {
 		struct client *next = c->idle_next;
 
-		client_bye(c, text, "server shutting down");
+		if (c->busy && !force)
+			c->bye_pending = 1;
+		else
+			client_bye(c, text, "server shutting down");
 		c = next;
 	}
 }
 
-void client_shutdown_all(struct io_thread *t, const char *text)
+void client_shutdown_all(struct io_thread *t, const char *text, int force)
 {
-	client_shutdown_list(t->unauth_head, text);
-	client_shutdown_list(t->auth_head, text);
+	client_shutdown_list(t->unauth_head, text, force);
+	client_shutdown_list(t->auth_head, text, force);
 }

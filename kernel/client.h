@@ -48,6 +48,7 @@ struct client {
 	unsigned input_stalled:1;    /* input waits (busy or output backlog) */
 	unsigned idle_auth:1;        /* on the authenticated idle list */
 	unsigned idling:1;           /* in IDLE: waiting for DONE */
+	unsigned bye_pending:1;      /* shutting down: BYE once the command ends */
 	unsigned idle_syncing:1;     /* an IDLE sync job is on its way */
 	char *idle_tag;              /* the IDLE command's tag, while idling */
 	char *sasl_tag;              /* AUTHENTICATE waiting for the client's line */
@@ -104,7 +105,9 @@ void client_expect_sasl(struct client *c, const char *tag);
 /* Called by the thread once a second: closes clients idle too long. */
 void client_check_idle(struct io_thread *thread);
 
-/* Sends BYE to every client of the thread and closes them (shutdown). */
-void client_shutdown_all(struct io_thread *thread, const char *text);
+/* Sends BYE to every client of the thread and closes it (shutdown).  A
+   client with a command in flight is closed when the command has been
+   answered, unless `force`. */
+void client_shutdown_all(struct io_thread *thread, const char *text, int force);
 
 #endif

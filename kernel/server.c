@@ -98,9 +98,25 @@ static void server_accept_cb(void *ctx, uint32_t events)
 
 /* ---- I/O threads ---- */
 
+/* A command still running at shutdown gets this long to finish. */
+#define SERVER_SHUTDOWN_GRACE 10
+
 static void server_tick_cb(void *ctx)
 {
-	client_check_idle(ctx);
+	struct io_thread *t = ctx;
+
+	if (t->stopping && ioloop_now(t->loop) >= t->stop_deadline) {
+		client_shutdown_all(t, "Server shutting down.", 1);
+		ioloop_stop(t->loop);
+		return;
+	}
+	client_check_idle(t);
+}
+
+void server_thread_client_gone(struct io_thread *t)
+{
+	if (t->stopping && t->client_count == 0)
+		ioloop_stop(t->loop);
 }
 
 static void *server_thread_main(void *arg)
@@ -224,8 +240,13 @@ static void server_thread_shutdown(void *arg)
 	struct io_thread *t = arg;
 
 	ioloop_remove(t->loop, &t->listen_io);
-	client_shutdown_all(t, "Server shutting down.");
-	ioloop_stop(t->loop);
+	t->stopping = 1;
+	t->stop_deadline = ioloop_now(t->loop) + SERVER_SHUTDOWN_GRACE;
+	/* Idle clients go now; a command in flight finishes and is answered
+	   first, so nothing a client was told is done is cut short. */
+	client_shutdown_all(t, "Server shutting down.", 0);
+	if (t->client_count == 0)
+		ioloop_stop(t->loop);
 }
 
 void server_stop(void)

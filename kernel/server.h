@@ -22,7 +22,13 @@ struct io_thread {
 	/* Idle order (oldest activity first), one list per timeout. */
 	struct client *unauth_head, *unauth_tail;
 	struct client *auth_head, *auth_tail;
+	int stopping;                     /* shutting down: stop once no client is left */
+	int64_t stop_deadline;            /* ...or at this time, whatever is left */
 };
+
+/* Called by a client as it closes: ends a stopping thread's loop once its
+   last client is gone. */
+void server_thread_client_gone(struct io_thread *thread);
 
 struct server {
 	struct vimap_config *config;

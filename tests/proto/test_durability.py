@@ -80,5 +80,33 @@ class KillDuringWrites(unittest.TestCase):
         srv.stop()
 
 
+class ShutdownDuringAppends(unittest.TestCase):
+    def test_admin_shutdown_mid_append_loses_nothing_acknowledged(self):
+        srv = Server().start()
+        srv.add_user("s1", "pw")
+        acked = []
+        stop = threading.Event()
+        t = threading.Thread(target=appender, args=(srv.port, "s1", stop, acked, random.Random(3)))
+        t.start()
+        time.sleep(0.7)
+        p = srv.vimap("SHUTDOWN")
+        self.assertIn("shutting down", p.stdout)
+        self.assertEqual(srv.proc.wait(30), 0)
+        stop.set()
+        t.join(10)
+        srv.logf.close()
+        self.assertGreater(len(acked), 5)
+        srv.start()
+        m = srv.login("s1", "pw")
+        m.select("INBOX")
+        typ, data = m.uid("FETCH", "1:*", "(UID BODY.PEEK[])")
+        have = {int(i[0].split(b"UID ")[1].split()[0]): hashlib.sha256(i[1]).hexdigest()
+                for i in data if isinstance(i, tuple)}
+        for uid, digest in acked:
+            self.assertEqual(have.get(uid), digest, f"acknowledged UID {uid}")
+        m.logout()
+        srv.stop()
+
+
 if __name__ == "__main__":
     unittest.main()
