@@ -148,15 +148,15 @@ static json_t *admin_handle(const char *who, const char *line, size_t len)
 static void admin_serve(int fd)
 {
 	struct strbuf line = STRBUF_INIT;
-	char who[256];
+	char who[256] = "unknown peer";
 
+	/* The peer is judged before anything is read: someone who may not
+	   administer cannot hold the one admin thread by sending nothing. */
 	if (!admin_peer_allowed(fd, who, sizeof(who))) {
 		log_warning("admin", "request from %s refused: not in the administrators list", who);
 		admin_reply(fd, admin_refusal("%s is not a vimap administrator: add the user to "
 					      "'administrators' in the configuration", who));
-		return;
-	}
-	if (admin_read_line(fd, &line) < 0) {
+	} else if (admin_read_line(fd, &line) < 0) {
 		log_warning("admin", "request from %s dropped: no complete line within %d s",
 			    who, ADMIN_READ_TIMEOUT_MS / 1000);
 	} else {

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,10 +125,12 @@ static json_t *vimap_request(int fd, const char *command, char **args, int argc)
 		json_array_append_new(json_object_get(req, "args"), json_string(args[i]));
 	line = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
-	if (line == NULL || write(fd, line, strlen(line)) < 0 || write(fd, "\n", 1) < 0) {
-		free(line);
+	if (line == NULL)
 		return NULL;
-	}
+	/* A refusing server answers and hangs up without reading: the write
+	   may fail, and the answer is still there to read. */
+	if (write(fd, line, strlen(line)) >= 0)
+		(void)!write(fd, "\n", 1);
 	free(line);
 	for (;;) {
 		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
@@ -274,6 +277,8 @@ int main(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.server_name = "vimapd";
+	/* A server that hangs up must give an error message, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
 	if ((first = vimap_parse(argc, argv, &o)) < 0)
 		return 2;
 	if (strcasecmp(argv[first], "passwd") == 0)

@@ -3,6 +3,7 @@ real vimapd: Python's imaplib as the client for whole sessions, raw
 exchanges for the corners."""
 
 import base64
+import os
 import imaplib
 import re
 import threading
@@ -476,6 +477,57 @@ class Admin(ImapBase):
         self.assertIn("too many fields", p.stderr)
         self.srv.add_user("bulk2", "pw", enroll=False)
         self.srv.login("bulk2", "pw").logout()
+
+    def test_trace_socketio_masks_passwords(self):
+        self.srv.vimap("TRACE", "SOCKETIO", "127.0.0.1", "ON")
+        try:
+            m = self.login("bob", "builder")
+            m.noop()
+            m.logout()
+            log = self.srv.wait_log("LOGIN bob ***")
+            self.assertIn("C: ", log)
+            self.assertIn("S: ", log)
+            self.assertIn("LOGIN bob ***", log)
+            self.assertNotIn("builder", log)
+        finally:
+            self.srv.vimap("TRACE", "SOCKETIO", "OFF")
+        p = self.srv.vimap("TRACE", "BOGUS", check=False)
+        self.assertEqual(p.returncode, 1)
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to run as another user")
+    def test_non_administrator_is_refused_and_logged(self):
+        import subprocess
+        from vimaptest import VIMAP
+        os.chmod(self.srv.dir, 0o755)
+        p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            VIMAP, "--socket", self.srv.admin_socket, "ENROLL", "mallory"],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("is not a vimap administrator", p.stderr)
+        self.assertIn("refused: not in the administrators list",
+                      self.srv.wait_log("not in the administrators list"))
+        p = self.srv.vimap("ENROLL", "mallory", check=False)
+        self.assertEqual(p.returncode, 0)
+
+    def test_stats_reset_keeps_gauges(self):
+        import json
+        m = self.login()
+        self.srv.vimap("STATS", "RESET")
+        data = json.loads(self.srv.vimap("--json", "STATS").stdout)["data"]
+        self.assertEqual(data["logins.ok"], 0)
+        self.assertGreaterEqual(data["connections.now"], 1)
+        m.logout()
+
+    def test_modify_quota(self):
+        self.srv.vimap("ENROLL", "quser", "10")
+        p = self.srv.vimap("MODIFY", "quser", "+5")
+        self.assertIn("may now use 15 blocks", p.stdout)
+        p = self.srv.vimap("MODIFY", "quser", "-15", check=False)
+        self.assertEqual(p.returncode, 1)
+        p = self.srv.vimap("MODIFY", "nobody", "+5", check=False)
+        self.assertEqual(p.returncode, 1)
+        p = self.srv.vimap("MODIFY", "quser", "5", check=False)
+        self.assertIn("usage", p.stderr)
 
     def test_unknown_command(self):
         p = self.srv.vimap("FROB", check=False)
