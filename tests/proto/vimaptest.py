@@ -4,6 +4,7 @@ to it over TCP.  Used by every protocol test (tests/proto/test_*.py)."""
 
 import getpass
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -116,16 +117,30 @@ class Server:
     def signal(self, sig):
         self.proc.send_signal(sig)
 
+    SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
     def stop(self, timeout=15):
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.logf.close()
+        """Stops vimapd; raises when a sanitizer reported anything, and
+        removes the test directory otherwise (VIMAP_KEEP_TEST_DIRS keeps it)."""
+        if self.proc is None:
+            return None
+        rc = self.proc.poll()
+        if rc is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                rc = self.proc.wait()
+        if not self.logf.closed:
+            self.logf.close()
+        log = self.log()
+        found = [m for m in self.SANITIZER_MARKS if m in log]
+        if found:
+            raise AssertionError("vimapd sanitizer report (%s) in %s:\n%s"
+                                 % (", ".join(found), self.log_path, log[-4000:]))
+        if not os.environ.get("VIMAP_KEEP_TEST_DIRS"):
+            shutil.rmtree(self.dir, ignore_errors=True)
         return rc
 
     def connect(self):
