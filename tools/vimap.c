@@ -20,6 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "config.h"
+#include "convert-config.h"
 #include "passwd-file.h"
 
 struct vimap_opts {
@@ -37,6 +38,7 @@ static void vimap_usage(FILE *out)
 		"usage: vimap [--config FILE] [--name NAME] [--socket PATH] [--json] [--yes]\n"
 		"             COMMAND [ARGS...]\n"
 		"       vimap [--config FILE] [--file USERS] passwd USER\n"
+		"       vimap convert-config [--force] [SEEDFILE [OUTFILE]]\n"
 		"Commands (HELP lists them with their arguments):\n"
 		"  ENROLL userid [blocks [storage_group]]   ENROLL --from FILE\n"
 		"  DELETE userid\n"
@@ -284,5 +286,7 @@ int main(int argc, char **argv)
 	if (strcasecmp(argv[first], "passwd") == 0)
 		return passwd_file_command(o.config_path, o.server_name, o.users_file,
 					   argc - first, argv + first);
+	if (strcasecmp(argv[first], "convert-config") == 0)
+		return convert_config_command(argc - first, argv + first);
 	return vimap_admin(&o, argc - first, argv + first);
 }
