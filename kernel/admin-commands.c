@@ -4,6 +4,10 @@
  * object; see admin.h. */
 #include "autoconfig.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <pthread.h>
 #include <jansson.h>
 #include <signal.h>
@@ -23,6 +27,8 @@
 #include "stats.h"
 #include "strbuf.h"
 #include "trace.h"
+
+extern char **environ;
 
 typedef json_t *admin_cmd_cb(const char *const *args, unsigned argc);
 
@@ -240,6 +246,98 @@ static json_t *admin_cmd_start(const char *const *args, unsigned argc)
 	return admin_fail("START: no delivery source is configured (key 'delivery')");
 }
 
+/* CP runs at most this long and returns at most this much output. */
+#define ADMIN_CP_TIMEOUT_MS 60000
+#define ADMIN_CP_MAX_OUTPUT 65536
+
+/* Reads the child's output until EOF, the size limit or the deadline. */
+static void admin_cp_collect(int fd, pid_t pid, struct strbuf *out, int *timed_out_r)
+{
+	struct timespec start, now;
+	char buf[4096];
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	*timed_out_r = 0;
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		long elapsed;
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (elapsed >= ADMIN_CP_TIMEOUT_MS || poll(&pfd, 1, (int)(ADMIN_CP_TIMEOUT_MS - elapsed)) == 0) {
+			*timed_out_r = 1;
+			kill(pid, SIGKILL);
+			return;
+		}
+		n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			return;
+		if (out->len < ADMIN_CP_MAX_OUTPUT)
+			strbuf_append(out, buf, (size_t)n);
+	}
+}
+
+/* CP command: the seed passed it unchanged to CP; here to the host's
+   shell, only when the configuration allows it (admin_cp: true). */
+static json_t *admin_cp(const char *const *args, unsigned argc)
+{
+	struct strbuf cmd = STRBUF_INIT, out = STRBUF_INIT;
+	posix_spawn_file_actions_t fa;
+	char *argv[4];
+	int pipefd[2], status = 0, timed_out = 0;
+	unsigned i;
+	pid_t pid;
+	json_t *res;
+
+	if (!server.config->admin_cp)
+		return admin_fail("CP is disabled: set 'admin_cp: true' in the configuration to allow it");
+	for (i = 0; i < argc; i++) {
+		if (i > 0)
+			strbuf_appendc(&cmd, ' ');
+		strbuf_appends(&cmd, args[i]);
+	}
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		strbuf_free(&cmd);
+		return admin_fail("CP: pipe() failed: %s", strerror(errno));
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+	argv[0] = (char *)"/bin/sh";
+	argv[1] = (char *)"-c";
+	argv[2] = cmd.data;
+	argv[3] = NULL;
+	if (posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		strbuf_free(&cmd);
+		return admin_fail("CP: cannot start /bin/sh");
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	admin_cp_collect(pipefd[0], pid, &out, &timed_out);
+	close(pipefd[0]);
+	while (out.len > 0 && out.data[out.len - 1] == '\n')
+		out.data[--out.len] = '\0';
+	(void)waitpid(pid, &status, 0);
+	status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	if (timed_out)
+		res = admin_fail("CP: '%s' killed after %d s", cmd.data, ADMIN_CP_TIMEOUT_MS / 1000);
+	else if (status != 0)
+		res = admin_fail("CP: '%s' exited with %d%s%s", cmd.data, status,
+				 out.len > 0 ? ": " : "", out.len > 0 ? out.data : "");
+	else
+		res = admin_ok(json_pack("{s:i, s:s}", "exit_code", status, "output",
+					 out.data != NULL ? out.data : ""),
+			       "%s", out.data != NULL ? out.data : "");
+	strbuf_free(&cmd);
+	strbuf_free(&out);
+	return res;
+}
+
 static json_t *admin_help(const char *const *args, unsigned argc);
 static json_t *admin_execute_one(const char *admin, const char *command,
 				 const char *const *args, unsigned argc);
@@ -251,6 +349,7 @@ static const struct admin_command {
 	const char *usage;
 } admin_commands[] = {
 	{ "ALERT", admin_alert, 0, 64, "ALERT [text]: every client sees the text on its next command; no text clears it" },
+	{ "CP", admin_cp, 1, 64, "CP command: run a host command unchanged (needs admin_cp: true)" },
 	{ "DELETE", admin_delete, 1, 1, "DELETE userid: un-enrol a user, removing all their mail and folders" },
 	{ "ENROLL", admin_enroll, 1, 3, "ENROLL userid [blocks [storage_group]]: enrol a user in the mailstore" },
 	{ "HELP", admin_help, 0, 0, "HELP: this list" },

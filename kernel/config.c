@@ -502,7 +502,7 @@ enum top_key {
 	K_PORT, K_READERTHREADS, K_IDLETIMEOUT, K_ENROLLDEFAULTS,
 	K_ADMINISTRATORS, K_LISTEN_ADDRESS, K_PLUGIN_DIR, K_STORAGE,
 	K_DELIVERY, K_XLATE_TABLE, K_IO_THREADS, K_WORKER_THREADS,
-	K_MAX_LITERAL, K_LOG, K_ADMIN_SOCKET, K_PLUGINS, K_COUNT
+	K_MAX_LITERAL, K_LOG, K_ADMIN_SOCKET, K_ADMIN_CP, K_PLUGINS, K_COUNT
 };
 
 static const char *const top_names[K_COUNT] = {
@@ -516,7 +516,8 @@ static const char *const top_names[K_COUNT] = {
 	[K_STORAGE] = "storage", [K_DELIVERY] = "delivery",
 	[K_XLATE_TABLE] = "xlate_table", [K_IO_THREADS] = "io_threads",
 	[K_WORKER_THREADS] = "worker_threads", [K_MAX_LITERAL] = "max_literal",
-	[K_LOG] = "log", [K_ADMIN_SOCKET] = "admin_socket", [K_PLUGINS] = "plugins",
+	[K_LOG] = "log", [K_ADMIN_SOCKET] = "admin_socket", [K_ADMIN_CP] = "admin_cp",
+	[K_PLUGINS] = "plugins",
 };
 
 /* The required statements, with the seed's name and meaning. */
@@ -804,6 +805,7 @@ static int load_vimap_keys(const struct loader *ld, yaml_node_t **v,
 		    &max_literal) < 0 ||
 	    load_log(ld, v[K_LOG], cfg) < 0 ||
 	    load_socket_path(ld, v[K_ADMIN_SOCKET], "admin_socket", &cfg->admin_socket) < 0 ||
+	    get_bool(ld, v[K_ADMIN_CP], "admin_cp", &cfg->admin_cp) < 0 ||
 	    load_plugins(ld, v[K_PLUGINS], impl) < 0)
 		return -1;
 	cfg->max_literal = (uint64_t)max_literal;

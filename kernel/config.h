@@ -46,6 +46,7 @@ struct vimap_config {
 	char *log_target;            /* "stderr" or "syslog", default "stderr" */
 	enum vimap_log_level log_level; /* default VIMAP_LOG_INFO */
 	char *admin_socket;          /* default RUNSTATEDIR "/vimap/admin.sock" */
+	int admin_cp;                /* the admin CP command may run host commands; default 0 */
 };
 
 /* Reads and checks the file at `path`.  On success returns 0 and a config

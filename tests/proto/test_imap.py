@@ -529,6 +529,11 @@ class Admin(ImapBase):
         p = self.srv.vimap("MODIFY", "quser", "5", check=False)
         self.assertIn("usage", p.stderr)
 
+    def test_cp_refused_unless_enabled(self):
+        p = self.srv.vimap("CP", "echo", "hi", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("admin_cp: true", p.stderr)
+
     def test_unknown_command(self):
         p = self.srv.vimap("FROB", check=False)
         self.assertEqual(p.returncode, 1)
@@ -556,3 +561,13 @@ class Console(unittest.TestCase):
             m.logout()
         finally:
             srv.stop()
+
+
+class AdminCp(unittest.TestCase):
+    def test_cp_runs_the_command_unchanged(self):
+        with Server("admin_cp: true\n") as srv:
+            p = srv.vimap("CP", "echo", "Mixed", "Case")
+            self.assertEqual(p.stdout.strip(), "Mixed Case")
+            p = srv.vimap("CP", "echo oops >&2; exit 3", check=False)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("exited with 3: oops", p.stderr)
