@@ -96,6 +96,11 @@ void imap_cmd_select(struct session *s, struct imap_cmd *cmd)
 	}
 	s->view = mailbox_view_create(name, box, readonly);
 	s->view->info = info;
+	/* Watch before the first sync: a change between the two is then
+	   never missed, at worst synced twice. */
+	atomic_store(&s->dirty, 0);
+	s->watch = notify_watch(s->user, name, s->client->thread->loop,
+				imap_client_mailbox_changed, s->client);
 	if (mailbox_view_sync(s->view, ops, VIEW_SYNC_FULL, 0, cmd->out, &err) < 0) {
 		session_unselect(s);
 		session_storage_error(s, cmd, cmd->name, &err);
@@ -103,9 +108,6 @@ void imap_cmd_select(struct session *s, struct imap_cmd *cmd)
 	}
 	recent = mailbox_view_claim_recent(s->view, ops);
 	imap_select_write(s, cmd, recent);
-	atomic_store(&s->dirty, 0);
-	s->watch = notify_watch(s->user, name, s->client->thread->loop,
-				imap_client_mailbox_changed, s->client);
 	s->new_state = CLIENT_STATE_SELECTED;
 	session_tagged(cmd, "OK", readonly ? "READ-ONLY" : "READ-WRITE", "%s completed.",
 		       cmd->name);
