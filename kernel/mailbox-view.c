@@ -332,7 +332,7 @@ int mailbox_view_sync(struct mailbox_view *v, const struct vimap_storage_ops *op
 	struct view_sync_ctx ctx = { v, NULL, 0, 0, 0 };
 	struct vimap_mailbox_info info;
 	uint32_t old_uidvalidity = v->info.uidvalidity;
-	int initial = v->synced_modseq == 0 && v->count == 0;
+	int initial = !v->loaded;
 
 	if (ops->mailbox_sync(v->box, v->synced_modseq, 0, view_sync_changed_cb,
 			      view_sync_expunged_cb, &ctx, &info, err) < 0) {
@@ -347,6 +347,7 @@ int mailbox_view_sync(struct mailbox_view *v, const struct vimap_storage_ops *op
 	}
 	v->info = info;
 	v->synced_modseq = info.highestmodseq;
+	v->loaded = 1;
 	if (initial) {
 		free(ctx.changed);
 		return 0;

@@ -32,6 +32,7 @@ struct mailbox_view {
 	struct view_msg *msgs;   /* index = sequence number - 1 */
 	uint32_t count, cap;
 	uint64_t synced_modseq;
+	int loaded;              /* the first sync (SELECT's) has run */
 	uint32_t pending_expunges;
 	char **keywords;         /* interned keyword lists, and known keywords */
 	unsigned keyword_count;
