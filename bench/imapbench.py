@@ -188,12 +188,27 @@ def bench_append(args):
     srv.stop()
 
 
+def add_users(srv, prefix, count, password="pw"):
+    """Many users at once: one hash (its salt travels with it, so every
+    line may share it) and one bulk ENROLL."""
+    srv.add_user(prefix + "0", password)
+    with open(srv.users_file) as f:
+        hashed = f.read().split(":", 1)[1].strip()
+    with open(srv.users_file, "a") as f:
+        for u in range(1, count):
+            f.write(f"{prefix}{u}:{hashed}\n")
+    listing = os.path.join(srv.dir, "enroll.txt")
+    with open(listing, "w") as f:
+        f.write("".join(f"{prefix}{u}\n" for u in range(1, count)))
+    if count > 1:
+        srv.vimap("ENROLL", "--from", listing)
+
+
 def bench_idle(args):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     srv = Server().start()
-    for u in range(args.users):
-        srv.add_user(f"idle{u}", "pw")
+    add_users(srv, "idle", args.users)
     base = rss_kb(srv.proc.pid)
     sel = selectors.DefaultSelector()
     socks = []
