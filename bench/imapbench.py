@@ -188,12 +188,21 @@ def bench_append(args):
     srv.stop()
 
 
-def add_users(srv, prefix, count, password="pw"):
+def add_users(srv, prefix, count, password="pw", scheme="yescrypt"):
     """Many users at once: one hash (its salt travels with it, so every
-    line may share it) and one bulk ENROLL."""
+    line may share it) and one bulk ENROLL.  scheme: yescrypt (what
+    `vimap passwd` writes) or sha512 (SHA-512-crypt, 5000 rounds)."""
     srv.add_user(prefix + "0", password)
     with open(srv.users_file) as f:
         hashed = f.read().split(":", 1)[1].strip()
+    if scheme == "sha512":
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt
+        hashed = crypt.crypt(password, crypt.mksalt(crypt.METHOD_SHA512))
+        with open(srv.users_file, "w") as f:
+            f.write(f"{prefix}0:{hashed}\n")
     with open(srv.users_file, "a") as f:
         for u in range(1, count):
             f.write(f"{prefix}{u}:{hashed}\n")
@@ -208,7 +217,8 @@ def bench_idle(args):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     srv = Server().start()
-    add_users(srv, "idle", args.users)
+    add_users(srv, "idle", args.users, scheme=args.hash)
+    print(f"{args.users} users, password hashes: {args.hash}")
     base = rss_kb(srv.proc.pid)
     sel = selectors.DefaultSelector()
     socks = []
@@ -263,6 +273,7 @@ def main():
     p = sub.add_parser("idle")
     p.add_argument("--connections", type=int, default=10000)
     p.add_argument("--users", type=int, default=100)
+    p.add_argument("--hash", choices=["yescrypt", "sha512"], default="yescrypt")
     p = sub.add_parser("mailbox")
     p.add_argument("--messages", type=int, default=100000)
     p = sub.add_parser("append")
