@@ -192,6 +192,10 @@ struct vimap_storage_ops {
 	/* Subscribes (on=1) or unsubscribes `name`; the name need not exist. */
 	int (*subscribe)(void *user, const char *name, int on,
 			 struct vimap_storage_error *err);
+	/* Calls cb for every subscribed name (any order).  When the name is a
+	   mailbox, info has its attributes and special_use (counts are for
+	   status); for a subscribed name with no mailbox, info may be NULL,
+	   and the callback must accept that. */
 	int (*subscriptions)(void *user, vimap_name_cb *cb, void *ctx,
 			     struct vimap_storage_error *err);
 

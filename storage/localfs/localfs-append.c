@@ -10,8 +10,11 @@
  * changes nothing and does not spoil the others), commits once (one WAL
  * fsync for the whole batch) and wakes the callers.  A caller returns only
  * after the commit that holds its own rows, so its acknowledgement is as
- * durable as a commit of its own. */
+ * durable as a commit of its own.  Only the leader holds a connection while
+ * it commits; the callers hold one only for the checks before writing. */
 #include "autoconfig.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,18 +37,18 @@ struct localfs_commit_req {
 };
 
 /* Takes a new block of file ids from meta.next_file_id. */
-static int localfs_append_reserve_block(struct localfs_user *u, uint64_t n,
-					struct vimap_storage_error *err)
+static int localfs_append_reserve_block(struct localfs_user *u, struct localfs_db *db,
+					uint64_t n, struct vimap_storage_error *err)
 {
 	struct localfs_shared *sh = u->shared;
 	sqlite3_stmt *stmt;
 	int64_t end;
 	int rc;
 
-	if (localfs_db_begin_write(&u->db, err) < 0)
+	if (localfs_db_begin_write(db, err) < 0)
 		return -1;
-	if ((stmt = localfs_db_stmt(&u->db, LOCALFS_META_RESERVE, err)) == NULL) {
-		localfs_db_rollback_write(&u->db);
+	if ((stmt = localfs_db_stmt(db, LOCALFS_META_RESERVE, err)) == NULL) {
+		localfs_db_rollback_write(db);
 		return -1;
 	}
 	sqlite3_bind_text(stmt, 1, "next_file_id", -1, SQLITE_STATIC);
@@ -56,13 +59,13 @@ static int localfs_append_reserve_block(struct localfs_user *u, uint64_t n,
 		if (rc == SQLITE_DONE)
 			localfs_fail(err, VIMAP_STORAGE_ERR_INTERNAL, "index: meta next_file_id missing");
 		else
-			localfs_db_fail(&u->db, rc, "sqlite3_step", "reserve file ids", err);
+			localfs_db_fail(db, rc, "sqlite3_step", "reserve file ids", err);
 		sqlite3_reset(stmt);
-		localfs_db_rollback_write(&u->db);
+		localfs_db_rollback_write(db);
 		return -1;
 	}
 	sqlite3_reset(stmt);
-	if (localfs_db_commit_write(&u->db, err) < 0)
+	if (localfs_db_commit_write(db, err) < 0)
 		return -1;
 	sh->id_next = (uint64_t)end - n;
 	sh->id_end = (uint64_t)end;
@@ -71,8 +74,9 @@ static int localfs_append_reserve_block(struct localfs_user *u, uint64_t n,
 	return 0;
 }
 
-int localfs_append_reserve_ids(struct localfs_user *u, uint64_t *ids_r,
-			       unsigned count, struct vimap_storage_error *err)
+int localfs_append_reserve_ids(struct localfs_user *u, struct localfs_db *db,
+			       uint64_t *ids_r, unsigned count,
+			       struct vimap_storage_error *err)
 {
 	struct localfs_shared *sh = u->shared;
 	unsigned i;
@@ -84,7 +88,7 @@ int localfs_append_reserve_ids(struct localfs_user *u, uint64_t *ids_r,
 		sh->id_next = sh->id_end = 0;
 	for (i = 0; i < count; i++) {
 		if (sh->id_next == sh->id_end &&
-		    localfs_append_reserve_block(u, count - i > LOCALFS_ID_BLOCK ? count - i
+		    localfs_append_reserve_block(u, db, count - i > LOCALFS_ID_BLOCK ? count - i
 						 : LOCALFS_ID_BLOCK, err) < 0) {
 			pthread_mutex_unlock(&sh->id_lock);
 			return -1;
@@ -211,9 +215,10 @@ static int localfs_append_one(struct localfs_db *db, struct localfs_commit_req *
 	return 0;
 }
 
-/* Syncs the msg/NN directories of every file in the batch, once each,
-   before the commit that makes the files visible. */
-static int localfs_append_sync_batch(struct localfs_user *u, struct localfs_commit_req *batch,
+/* Syncs the msg/NN directories (under dirfd) of every file in the batch,
+   once each, before the commit that makes the files visible. */
+static int localfs_append_sync_batch(struct localfs_user *u, int dirfd,
+				     struct localfs_commit_req *batch,
 				     struct vimap_storage_error *err)
 {
 	struct localfs_commit_req *r;
@@ -231,9 +236,30 @@ static int localfs_append_sync_batch(struct localfs_user *u, struct localfs_comm
 		memcpy(ids + n, r->ids, r->count * sizeof(*ids));
 		n += r->count;
 	}
-	ret = localfs_file_sync_dirs(u->dirfd, ids, n, 1, err);
+	ret = localfs_file_sync_dirs(dirfd, ids, n, 1, err);
 	free(ids);
 	return ret;
+}
+
+/* The batch's transaction on db; -1 when none of it was committed (err,
+   or each request's own error, says why). */
+static int localfs_append_batch_in(struct localfs_db *db, struct localfs_commit_req *batch,
+				   struct vimap_storage_error *err)
+{
+	struct localfs_commit_req *r;
+
+	if (localfs_db_begin_write(db, err) < 0)
+		return -1;
+	for (r = batch; r != NULL; r = r->next) {
+		if (localfs_append_one(db, r) < 0) {
+			/* Anything already applied went with the transaction. */
+			localfs_db_rollback_write(db);
+			err->code = r->code;
+			err->text = r->errtext;
+			return -1;
+		}
+	}
+	return localfs_db_commit_write(db, err);
 }
 
 /* The leader's work: one transaction for the whole batch. */
@@ -241,23 +267,16 @@ static void localfs_append_batch(struct localfs_user *u, struct localfs_commit_r
 {
 	struct vimap_storage_error err = { 0, NULL };
 	struct localfs_commit_req *r;
+	struct localfs_conn *c = NULL;
+	int ret;
 
-	if (localfs_append_sync_batch(u, batch, &err) < 0 ||
-	    localfs_db_begin_write(&u->db, &err) < 0) {
-		localfs_append_fail_all(batch, &err);
-		return;
-	}
-	for (r = batch; r != NULL; r = r->next) {
-		if (localfs_append_one(&u->db, r) < 0) {
-			struct vimap_storage_error lost = { r->code, r->errtext };
-
-			/* Anything already applied went with the transaction. */
-			localfs_db_rollback_write(&u->db);
-			localfs_append_fail_all(batch, &lost);
-			return;
-		}
-	}
-	if (localfs_db_commit_write(&u->db, &err) < 0) {
+	ret = localfs_pool_get(u, &c, &err);
+	if (ret == 0)
+		ret = localfs_append_sync_batch(u, c->dirfd, batch, &err);
+	if (ret == 0)
+		ret = localfs_append_batch_in(&c->db, batch, &err);
+	localfs_pool_put(&c);
+	if (ret < 0) {
 		localfs_append_fail_all(batch, &err);
 		return;
 	}
@@ -333,20 +352,27 @@ static void localfs_append_commit(struct localfs_user *u, struct localfs_commit_
 	pthread_mutex_unlock(&sh->lock);
 }
 
-/* Fails early, before any file is written, when the mailbox is missing;
-   the transaction checks again (and checks the quota). */
-static int localfs_append_precheck(struct localfs_user *u, const char *mailbox,
-				   struct vimap_storage_error *err)
+/* Fails early, before any file is written, when the mailbox is missing
+   (the transaction checks again, and checks the quota); reserves the file
+   ids. */
+static int localfs_append_prepare(struct localfs_user *u, const char *mailbox,
+				  uint64_t *ids_r, unsigned count,
+				  struct vimap_storage_error *err)
 {
+	struct localfs_conn *c;
 	struct localfs_mbox mb;
-	int found = localfs_db_mbox_get(&u->db, mailbox, &mb, err);
+	int found;
 
-	if (found < 0)
+	if (localfs_pool_get(u, &c, err) < 0)
 		return -1;
-	if (!found || mb.noselect)
-		return localfs_fail(err, VIMAP_STORAGE_ERR_NONEXISTENT, "append(%s) failed: %s",
-				    mailbox, found ? "a \\Noselect node" : "no such mailbox");
-	return 0;
+	found = localfs_db_mbox_get(&c->db, mailbox, &mb, err);
+	if (found == 0 || (found > 0 && mb.noselect))
+		found = localfs_fail(err, VIMAP_STORAGE_ERR_NONEXISTENT, "append(%s) failed: %s",
+				     mailbox, found ? "a \\Noselect node" : "no such mailbox");
+	else if (found > 0)
+		found = localfs_append_reserve_ids(u, &c->db, ids_r, count, err);
+	localfs_pool_put(&c);
+	return found;
 }
 
 int localfs_append(void *user, const char *mailbox,
@@ -358,15 +384,23 @@ int localfs_append(void *user, const char *mailbox,
 	struct localfs_commit_req req;
 	uint64_t *ids = xcalloc(count > 0 ? count : 1, sizeof(*ids));
 	unsigned i, stored = 0;
-	int ret = -1;
+	int ret = -1, dirfd = -1;
 
-	if (localfs_append_precheck(u, mailbox, err) < 0 ||
-	    localfs_append_reserve_ids(u, ids, count, err) < 0) {
+	if (localfs_append_prepare(u, mailbox, ids, count, err) < 0) {
+		free(ids);
+		return -1;
+	}
+	/* The files are written without a connection: only a descriptor on
+	   the user's directory, for this call. */
+	dirfd = open(u->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		localfs_fail(err, localfs_errno_code(errno), "append(%s) failed: open(%s): %s",
+			     mailbox, u->dir, strerror(errno));
 		free(ids);
 		return -1;
 	}
 	for (i = 0; i < count; i++, stored++) {
-		if (localfs_file_store(u->dirfd, ids[i], msgs[i].data, msgs[i].size,
+		if (localfs_file_store(dirfd, ids[i], msgs[i].data, msgs[i].size,
 				       u->st->fsync, err) < 0) {
 			localfs_fail(err, err->code, "append(%s) failed: %s", mailbox, err->text);
 			break;
@@ -389,7 +423,8 @@ int localfs_append(void *user, const char *mailbox,
 		free(req.errtext);
 	}
 	if (ret < 0)
-		localfs_file_unlink(u->st, u->dirfd, ids, stored);
+		localfs_file_unlink(u->st, dirfd, ids, stored);
+	close(dirfd);
 	free(ids);
 	return ret;
 }

@@ -1,9 +1,10 @@
 /* localfs: an open mailbox: sync, fetch, message bytes and \Recent.  Reads
  * run in one read transaction, so what a call reports is one consistent
  * snapshot (its records, its expunges and the HIGHESTMODSEQ it returns
- * agree).  Callbacks run inside that snapshot: they may read through the
- * plugin (open_message, another fetch on another box) but must not write
- * through the same user handle until the call returns. */
+ * agree).  Callbacks run inside that snapshot, on the call's connection;
+ * a plugin call they make (open_message for FETCH BODY[], say) checks out
+ * a connection of its own.  A box handle holds only the mailbox's id:
+ * nothing per message is kept between calls. */
 #include "autoconfig.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -17,9 +18,19 @@ int localfs_box_open(void *user, const char *name, void **box_r,
 {
 	struct localfs_user *u = user;
 	struct localfs_box *box;
+	struct localfs_conn *c;
 	struct localfs_mbox mb;
-	int found = localfs_db_mbox_get(&u->db, name, &mb, err);
+	int found;
 
+	if (localfs_pool_get(u, &c, err) < 0)
+		return -1;
+	if ((found = localfs_db_begin_read(&c->db, err)) == 0) {
+		found = localfs_db_mbox_get(&c->db, name, &mb, err);
+		if (found > 0 && !mb.noselect && localfs_db_mbox_recent(&c->db, &mb, err) < 0)
+			found = -1;
+		localfs_db_end_read(&c->db);
+	}
+	localfs_pool_put(&c);
 	if (found < 0)
 		return -1;
 	if (!found || mb.noselect)
@@ -46,10 +57,10 @@ void localfs_box_close(void *box)
 	free(b);
 }
 
-int localfs_box_row(struct localfs_box *box, const char *call, struct localfs_mbox *mb_r,
-		    struct vimap_storage_error *err)
+int localfs_box_row(struct localfs_db *db, struct localfs_box *box, const char *call,
+		    struct localfs_mbox *mb_r, struct vimap_storage_error *err)
 {
-	int found = localfs_db_mbox_get_id(&box->user->db, box->id, mb_r, err);
+	int found = localfs_db_mbox_get_id(db, box->id, mb_r, err);
 
 	if (found < 0)
 		return -1;
@@ -122,11 +133,10 @@ static int localfs_box_records(struct localfs_db *db, sqlite3_stmt *stmt, enum l
 	return 0;
 }
 
-static int localfs_box_expunged_since(struct localfs_box *box, uint64_t since,
-				      vimap_uid_cb *expunged, void *ctx,
+static int localfs_box_expunged_since(struct localfs_db *db, struct localfs_box *box,
+				      uint64_t since, vimap_uid_cb *expunged, void *ctx,
 				      struct vimap_storage_error *err)
 {
-	struct localfs_db *db = &box->user->db;
 	sqlite3_stmt *stmt = localfs_db_stmt(db, LOCALFS_EXP_SINCE, err);
 	int rc;
 
@@ -142,18 +152,18 @@ static int localfs_box_expunged_since(struct localfs_box *box, uint64_t since,
 	return 0;
 }
 
-static int localfs_box_sync_in(struct localfs_box *box, uint64_t since, unsigned want,
+static int localfs_box_sync_in(struct localfs_db *db, struct localfs_box *box,
+			       uint64_t since, unsigned want,
 			       vimap_message_cb *changed, vimap_uid_cb *expunged,
 			       void *ctx, struct vimap_mailbox_info *info_r,
 			       struct vimap_storage_error *err)
 {
-	struct localfs_db *db = &box->user->db;
 	int with_cache = (want & VIMAP_WANT_CACHE) != 0;
 	struct localfs_mbox mb;
 	enum localfs_stmt id;
 	sqlite3_stmt *stmt;
 
-	if (localfs_box_row(box, "mailbox_sync", &mb, err) < 0)
+	if (localfs_box_row(db, box, "mailbox_sync", &mb, err) < 0)
 		return -1;
 	/* Since 0 (or since before anything changed) is every message: the
 	   clustered scan; otherwise the modseq index finds the few. */
@@ -171,10 +181,13 @@ static int localfs_box_sync_in(struct localfs_box *box, uint64_t since, unsigned
 			return -1;
 	}
 	if (since > 0 && since < mb.highestmodseq && expunged != NULL &&
-	    localfs_box_expunged_since(box, since, expunged, ctx, err) < 0)
+	    localfs_box_expunged_since(db, box, since, expunged, ctx, err) < 0)
 		return -1;
-	if (info_r != NULL)
-		localfs_mailbox_info(&mb, info_r);
+	if (info_r == NULL)
+		return 0;
+	if (localfs_db_mbox_recent(db, &mb, err) < 0)
+		return -1;
+	localfs_mailbox_info(&mb, info_r);
 	return 0;
 }
 
@@ -184,12 +197,17 @@ int localfs_box_sync(void *box, uint64_t since_modseq, unsigned want,
 		     struct vimap_storage_error *err)
 {
 	struct localfs_box *b = box;
+	struct localfs_conn *c;
 	int ret;
 
-	if (localfs_db_begin_read(&b->user->db, err) < 0)
+	if (localfs_pool_get(b->user, &c, err) < 0)
 		return -1;
-	ret = localfs_box_sync_in(b, since_modseq, want, changed, expunged, ctx, info_r, err);
-	localfs_db_end_read(&b->user->db);
+	if ((ret = localfs_db_begin_read(&c->db, err)) == 0) {
+		ret = localfs_box_sync_in(&c->db, b, since_modseq, want, changed, expunged, ctx,
+					  info_r, err);
+		localfs_db_end_read(&c->db);
+	}
+	localfs_pool_put(&c);
 	return ret;
 }
 
@@ -197,29 +215,38 @@ int localfs_box_claim_recent(void *box, uint32_t *first_recent_r,
 			     struct vimap_storage_error *err)
 {
 	struct localfs_box *b = box;
-	struct localfs_db *db = &b->user->db;
+	struct localfs_conn *c;
+	struct localfs_db *db;
 	struct localfs_mbox mb;
 	sqlite3_stmt *stmt;
+	int ret;
 
-	if (localfs_db_begin_write(db, err) < 0)
+	if (localfs_pool_get(b->user, &c, err) < 0)
 		return -1;
-	if (localfs_box_row(b, "claim_recent", &mb, err) < 0 ||
+	db = &c->db;
+	if ((ret = localfs_db_begin_write(db, err)) < 0) {
+		localfs_pool_put(&c);
+		return -1;
+	}
+	if (localfs_box_row(db, b, "claim_recent", &mb, err) < 0 ||
 	    (stmt = localfs_db_stmt(db, LOCALFS_MB_CLAIM_RECENT, err)) == NULL) {
-		localfs_db_rollback_write(db);
-		return -1;
+		ret = -1;
+	} else {
+		sqlite3_bind_int64(stmt, 1, b->id);
+		ret = localfs_db_exec(db, stmt, LOCALFS_MB_CLAIM_RECENT, err);
 	}
-	sqlite3_bind_int64(stmt, 1, b->id);
-	if (localfs_db_exec(db, stmt, LOCALFS_MB_CLAIM_RECENT, err) < 0) {
+	if (ret == 0)
+		ret = localfs_db_commit_write(db, err);
+	else
 		localfs_db_rollback_write(db);
-		return -1;
-	}
-	if (localfs_db_commit_write(db, err) < 0)
-		return -1;
-	*first_recent_r = mb.first_recent_uid;
-	return 0;
+	localfs_pool_put(&c);
+	if (ret == 0)
+		*first_recent_r = mb.first_recent_uid;
+	return ret;
 }
 
 struct localfs_fetch_ctx {
+	struct localfs_db *db;
 	struct localfs_box *box;
 	sqlite3_stmt *stmt;
 	enum localfs_stmt id;
@@ -236,7 +263,7 @@ static int localfs_box_fetch_run(void *ctx, uint32_t first, uint32_t last)
 	sqlite3_bind_int64(f->stmt, 1, f->box->id);
 	sqlite3_bind_int64(f->stmt, 2, first);
 	sqlite3_bind_int64(f->stmt, 3, last);
-	return localfs_box_records(&f->box->user->db, f->stmt, f->id, f->with_cache, f->cb,
+	return localfs_box_records(f->db, f->stmt, f->id, f->with_cache, f->cb,
 				   f->ctx, "fetch", f->err);
 }
 
@@ -245,27 +272,31 @@ int localfs_box_fetch(void *box, const uint32_t *uids, unsigned count,
 		      struct vimap_storage_error *err)
 {
 	struct localfs_box *b = box;
-	struct localfs_fetch_ctx f = { b, NULL, LOCALFS_MSG_RANGE, 0, cb, ctx, err };
+	struct localfs_fetch_ctx f = { NULL, b, NULL, LOCALFS_MSG_RANGE, 0, cb, ctx, err };
+	struct localfs_conn *c;
 	struct localfs_mbox mb;
 	int ret = -1;
 
 	f.with_cache = (want & VIMAP_WANT_CACHE) != 0;
 	if (f.with_cache)
 		f.id = LOCALFS_MSG_RANGE_CACHE;
-	if (localfs_db_begin_read(&b->user->db, err) < 0)
+	if (localfs_pool_get(b->user, &c, err) < 0)
 		return -1;
-	if (localfs_box_row(b, "fetch", &mb, err) == 0 &&
-	    (f.stmt = localfs_db_stmt(&b->user->db, f.id, err)) != NULL)
-		ret = localfs_box_runs(uids, count, localfs_box_fetch_run, &f);
-	localfs_db_end_read(&b->user->db);
+	f.db = &c->db;
+	if (localfs_db_begin_read(f.db, err) == 0) {
+		if (localfs_box_row(f.db, b, "fetch", &mb, err) == 0 &&
+		    (f.stmt = localfs_db_stmt(f.db, f.id, err)) != NULL)
+			ret = localfs_box_runs(uids, count, localfs_box_fetch_run, &f);
+		localfs_db_end_read(f.db);
+	}
+	localfs_pool_put(&c);
 	return ret;
 }
 
 /* The file id and size of `uid`: 1 found, 0 not, -1 error. */
-static int localfs_box_file(struct localfs_box *box, uint32_t uid, uint64_t *id_r,
-			    uint64_t *size_r, struct vimap_storage_error *err)
+static int localfs_box_file(struct localfs_db *db, struct localfs_box *box, uint32_t uid,
+			    uint64_t *id_r, uint64_t *size_r, struct vimap_storage_error *err)
 {
-	struct localfs_db *db = &box->user->db;
 	sqlite3_stmt *stmt = localfs_db_stmt(db, LOCALFS_MSG_FILE, err);
 	int rc;
 
@@ -291,21 +322,23 @@ int localfs_box_open_message(void *box, uint32_t uid,
 			     struct vimap_storage_error *err)
 {
 	struct localfs_box *b = box;
+	struct localfs_conn *c;
 	uint64_t id, size;
-	int found = localfs_box_file(b, uid, &id, &size, err);
+	int found, ret = -1;
 
-	if (found == 0)
-		return localfs_fail(err, VIMAP_STORAGE_ERR_NONEXISTENT,
-				    "open_message(%s, %u) failed: no such message", b->name, uid);
-	if (found < 0)
+	if (localfs_pool_get(b->user, &c, err) < 0)
 		return -1;
-	if (localfs_file_map(b->user->dirfd, id, size, out, err) == 0)
-		return 0;
-	/* Expunged by another session between the look-up and the open? */
-	if (localfs_box_file(b, uid, &id, &size, NULL) == 0)
-		return localfs_fail(err, VIMAP_STORAGE_ERR_NONEXISTENT,
-				    "open_message(%s, %u) failed: expunged", b->name, uid);
-	return -1;
+	found = localfs_box_file(&c->db, b, uid, &id, &size, err);
+	if (found == 0)
+		localfs_fail(err, VIMAP_STORAGE_ERR_NONEXISTENT,
+			     "open_message(%s, %u) failed: no such message", b->name, uid);
+	else if (found > 0 && (ret = localfs_file_map(c->dirfd, id, size, out, err)) < 0 &&
+		 localfs_box_file(&c->db, b, uid, &id, &size, NULL) == 0)
+		/* Expunged by another session between the look-up and the open. */
+		localfs_fail(err, VIMAP_STORAGE_ERR_NONEXISTENT,
+			     "open_message(%s, %u) failed: expunged", b->name, uid);
+	localfs_pool_put(&c);
+	return ret;
 }
 
 void localfs_box_close_message(void *box, struct vimap_message_data *data)

@@ -152,8 +152,9 @@ static int localfs_copy_insert(struct localfs_db *db, const struct localfs_copy_
 	return localfs_db_exec(db, stmt, LOCALFS_CACHE_COPY, err);
 }
 
-/* COPY proper: links then rows; *linked_r counts the links made. */
-static int localfs_copy_rows(struct localfs_user *u, struct localfs_copy_ctx *c,
+/* COPY proper: links (under `dirfd`, the user's directory) then rows;
+   *linked_r counts the links made. */
+static int localfs_copy_rows(struct localfs_state *st, int dirfd, struct localfs_copy_ctx *c,
 			     struct localfs_mbox *to, const uint64_t *ids, unsigned *linked_r)
 {
 	uint64_t modseq = to->highestmodseq + 1;
@@ -163,11 +164,10 @@ static int localfs_copy_rows(struct localfs_user *u, struct localfs_copy_ctx *c,
 		return -1;
 	for (*linked_r = 0; *linked_r < c->count; (*linked_r)++) {
 		i = *linked_r;
-		if (localfs_file_link(u->dirfd, c->rows[i].file_id, ids[i], u->st->fsync,
-				      c->err) < 0)
+		if (localfs_file_link(dirfd, c->rows[i].file_id, ids[i], st->fsync, c->err) < 0)
 			return -1;
 	}
-	if (localfs_file_sync_dirs(u->dirfd, ids, c->count, u->st->fsync, c->err) < 0)
+	if (localfs_file_sync_dirs(dirfd, ids, c->count, st->fsync, c->err) < 0)
 		return -1;
 	for (i = 0; i < c->count; i++) {
 		if (localfs_copy_insert(c->db, &c->rows[i], to->id, to->uidnext + i, ids[i],
@@ -194,6 +194,7 @@ static void localfs_copy_map(const struct localfs_copy_ctx *c, const uint32_t *u
 }
 
 struct localfs_copy_args {
+	int dirfd;                 /* the user's directory */
 	const uint32_t *uids;
 	unsigned count;
 	const char *dest;
@@ -212,7 +213,7 @@ static int localfs_copy_in(struct localfs_box *b, struct localfs_copy_ctx *c,
 	uint32_t first_uid;
 	int found;
 
-	if (localfs_box_row(b, a->move ? "move" : "copy", &from, c->err) < 0)
+	if (localfs_box_row(c->db, b, a->move ? "move" : "copy", &from, c->err) < 0)
 		return -1;
 	if ((found = localfs_db_mbox_get(c->db, a->dest, &to, c->err)) <= 0 || to.noselect)
 		return found < 0 ? -1 : localfs_fail(c->err, VIMAP_STORAGE_ERR_NONEXISTENT,
@@ -233,7 +234,7 @@ static int localfs_copy_in(struct localfs_box *b, struct localfs_copy_ctx *c,
 	if (from.id == to.id)
 		to = from;
 	if (a->move ? localfs_copy_move_rows(c, &from, &to) < 0
-	    : localfs_copy_rows(b->user, c, &to, a->ids, &a->linked) < 0)
+	    : localfs_copy_rows(b->user->st, a->dirfd, c, &to, a->ids, &a->linked) < 0)
 		return -1;
 	localfs_copy_map(c, a->uids, a->count, first_uid, a->dest_uids_r);
 	return 0;
@@ -246,34 +247,34 @@ int localfs_copy(void *box, const uint32_t *uids, unsigned count,
 {
 	struct localfs_box *b = box;
 	struct localfs_copy_ctx c;
-	struct localfs_copy_args a = { uids, count, dest, move, NULL, 0, 0, dest_uids_r };
+	struct localfs_copy_args a = { -1, uids, count, dest, move, NULL, 0, 0, dest_uids_r };
+	struct localfs_conn *conn;
 	uint64_t *ids = NULL;
 	unsigned i;
-	int ret;
+	int ret = -1;
 
 	memset(&c, 0, sizeof(c));
-	c.db = &b->user->db;
 	c.err = err;
+	if (localfs_pool_get(b->user, &conn, err) < 0)
+		return -1;
+	c.db = &conn->db;
+	a.dirfd = conn->dirfd;
 	if (!move) {
 		ids = xcalloc(count > 0 ? count : 1, sizeof(*ids));
-		if (localfs_append_reserve_ids(b->user, ids, count, err) < 0) {
-			free(ids);
-			return -1;
-		}
 		a.ids = ids;
 	}
-	if (localfs_db_begin_write(c.db, err) < 0) {
-		free(ids);
-		return -1;
-	}
-	if (localfs_copy_in(b, &c, &a) < 0) {
-		localfs_db_rollback_write(c.db);
-		ret = -1;
-	} else {
-		ret = localfs_db_commit_write(c.db, err);
+	if ((move || localfs_append_reserve_ids(b->user, c.db, ids, count, err) == 0) &&
+	    localfs_db_begin_write(c.db, err) == 0) {
+		if (localfs_copy_in(b, &c, &a) < 0) {
+			localfs_db_rollback_write(c.db);
+			ret = -1;
+		} else {
+			ret = localfs_db_commit_write(c.db, err);
+		}
 	}
 	if (ret < 0 && a.linked > 0)
-		localfs_file_unlink(b->user->st, b->user->dirfd, ids, a.linked);
+		localfs_file_unlink(b->user->st, a.dirfd, ids, a.linked);
+	localfs_pool_put(&conn);
 	if (ret == 0) {
 		*uidvalidity_r = a.uidvalidity;
 		for (i = 0; move && expunged != NULL && i < c.count; i++)

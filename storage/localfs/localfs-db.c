@@ -22,7 +22,9 @@
  *   expunged      (mailbox_id, uid, modseq) of each expunge, for QRESYNC
  *   subscriptions the subscribed names
  *
- * Every statement is prepared once per connection and kept. */
+ * A statement is prepared on a connection when first used; when the
+ * connection goes back to the pool idle, only the statements of frequent
+ * calls stay prepared (localfs_db_hot) and its page cache is given back. */
 #include "autoconfig.h"
 #include <stdint.h>
 #include <stdio.h>
@@ -91,6 +93,9 @@ static const struct {
 		"size = size + ?4, uidnext = ?5, highestmodseq = ?6 WHERE id = ?1" },
 	[LOCALFS_MB_CLAIM_RECENT] = { "claim recent",
 		"UPDATE mailboxes SET first_recent_uid = uidnext WHERE id = ?1" },
+	/* A range of the primary key: costs the recent messages only. */
+	[LOCALFS_MSG_RECENT] = { "count recent",
+		"SELECT count(*) FROM messages WHERE mailbox_id = ?1 AND uid >= ?2" },
 	[LOCALFS_MSG_INSERT] = { "insert message",
 		"INSERT INTO messages (mailbox_id, uid, file_id, flags, keywords, modseq, "
 		"internal_date, tz_offset, size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)" },
@@ -169,6 +174,24 @@ static const struct {
 	[LOCALFS_SUB_LIST] = { "list subscriptions",
 		"SELECT s.name, m.special_use, m.noselect, m.id FROM subscriptions s "
 		"LEFT JOIN mailboxes m ON m.name = s.name ORDER BY s.name" },
+};
+
+/* The statements an idle connection keeps prepared: those of the calls a
+   session makes all the time (SELECT, STATUS, sync, FETCH, APPEND, STORE,
+   EXPUNGE).  The others (mailbox management, COPY, clean-up, ...) are
+   prepared again when next needed, which costs microseconds, while each
+   kept statement costs its connection a few KB for as long as it is
+   open. */
+static const unsigned char localfs_db_hot[LOCALFS_STMT_COUNT] = {
+	[LOCALFS_BEGIN] = 1, [LOCALFS_BEGIN_IMMEDIATE] = 1, [LOCALFS_COMMIT] = 1,
+	[LOCALFS_ROLLBACK] = 1, [LOCALFS_SAVEPOINT] = 1, [LOCALFS_RELEASE] = 1,
+	[LOCALFS_ROLLBACK_TO] = 1, [LOCALFS_QUOTA_GET] = 1, [LOCALFS_QUOTA_ADD] = 1,
+	[LOCALFS_MB_GET] = 1, [LOCALFS_MB_GET_ID] = 1, [LOCALFS_MB_COUNTS] = 1,
+	[LOCALFS_MB_CLAIM_RECENT] = 1, [LOCALFS_MSG_RECENT] = 1, [LOCALFS_MSG_INSERT] = 1,
+	[LOCALFS_CACHE_INSERT] = 1, [LOCALFS_MSG_SCAN] = 1, [LOCALFS_MSG_SINCE] = 1,
+	[LOCALFS_MSG_RANGE] = 1, [LOCALFS_MSG_RANGE_CACHE] = 1, [LOCALFS_MSG_FILE] = 1,
+	[LOCALFS_MSG_STORE_FLAGS] = 1, [LOCALFS_MSG_UNSEEN_RANGE] = 1,
+	[LOCALFS_MSG_EXPUNGE_RANGE] = 1, [LOCALFS_EXP_INSERT] = 1, [LOCALFS_EXP_SINCE] = 1,
 };
 
 static const char localfs_schema[] =
@@ -383,6 +406,19 @@ void localfs_db_close(struct localfs_db *db)
 	db->db = NULL;
 }
 
+void localfs_db_trim(struct localfs_db *db)
+{
+	unsigned i;
+
+	for (i = 0; i < LOCALFS_STMT_COUNT; i++) {
+		if (db->stmts[i] != NULL && !localfs_db_hot[i]) {
+			sqlite3_finalize(db->stmts[i]);
+			db->stmts[i] = NULL;
+		}
+	}
+	sqlite3_db_release_memory(db->db);
+}
+
 sqlite3_stmt *localfs_db_stmt(struct localfs_db *db, enum localfs_stmt id,
 			      struct vimap_storage_error *err)
 {
@@ -578,6 +614,7 @@ static void localfs_db_read_mbox(sqlite3_stmt *stmt, struct localfs_mbox *mb)
 	mb->messages = (uint32_t)sqlite3_column_int64(stmt, 7);
 	mb->unseen = (uint32_t)sqlite3_column_int64(stmt, 8);
 	mb->size = (uint64_t)sqlite3_column_int64(stmt, 9);
+	mb->recent = 0;
 }
 
 static int localfs_db_mbox_step(struct localfs_db *db, sqlite3_stmt *stmt,
@@ -617,6 +654,34 @@ int localfs_db_mbox_get_id(struct localfs_db *db, int64_t id,
 		return -1;
 	sqlite3_bind_int64(stmt, 1, id);
 	return localfs_db_mbox_step(db, stmt, LOCALFS_MB_GET_ID, mb_r, err);
+}
+
+int localfs_db_mbox_recent(struct localfs_db *db, struct localfs_mbox *mb,
+			   struct vimap_storage_error *err)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	/* Nothing new since the last claim (the usual case), or never
+	   claimed: no need to count. */
+	if (mb->first_recent_uid >= mb->uidnext || mb->messages == 0) {
+		mb->recent = 0;
+		return 0;
+	}
+	if (mb->first_recent_uid <= 1) {
+		mb->recent = mb->messages;
+		return 0;
+	}
+	if ((stmt = localfs_db_stmt(db, LOCALFS_MSG_RECENT, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, mb->id);
+	sqlite3_bind_int64(stmt, 2, mb->first_recent_uid);
+	rc = sqlite3_step(stmt);
+	mb->recent = rc == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(stmt, 0) : 0;
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW)
+		return localfs_db_fail(db, rc, "sqlite3_step", "count recent", err);
+	return 0;
 }
 
 int localfs_db_mbox_counts(struct localfs_db *db, const struct localfs_mbox *mb,

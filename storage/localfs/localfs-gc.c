@@ -1,24 +1,19 @@
 /* localfs: clean-up after deleted messages.  The transaction that deletes a
  * message row also queues its file id in `garbage` (a trigger); after the
  * commit a clean-up unlinks the file, deletes the cache blob and then the
- * garbage row, in batches.  It runs on the kernel's worker pool (its own
- * SQLite connection) so EXPUNGE returns as soon as its rows are durably
- * gone; without a pool (tests, tools) it runs at once on the caller's
- * connection.  A crash anywhere leaves garbage rows that the next
- * user_open schedules again; unlinking twice is harmless. */
+ * garbage row, in batches.  It runs on the kernel's worker pool (on a
+ * connection of the pool) so EXPUNGE returns as soon as its rows are
+ * durably gone; without a worker pool (tests, tools) it runs at once, in
+ * the call that asked for it.  A crash anywhere leaves garbage rows that
+ * the next user_open schedules again; unlinking twice is harmless. */
 #include "autoconfig.h"
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 #include "localfs-private.h"
 #include "xalloc.h"
 
 struct localfs_gc_job {
 	struct localfs_state *st;
 	struct localfs_shared *shared;   /* referenced */
-	char *user;
 };
 
 /* Reads up to LOCALFS_GC_BATCH garbage ids; their count, or -1. */
@@ -119,42 +114,38 @@ static void localfs_gc_done(struct localfs_state *st)
 	pthread_mutex_unlock(&st->gc_lock);
 }
 
-/* The worker pool's job: its own connection to the user's index. */
+/* Cleans sh's index on a connection of the pool. */
+static void localfs_gc_run(struct localfs_state *st, struct localfs_shared *sh)
+{
+	struct vimap_storage_error err = { 0, NULL };
+	struct localfs_conn *c;
+
+	if (localfs_pool_get_shared(st, sh, 0, &c, &err) == 0) {
+		localfs_gc_loop(st, sh, &c->db, c->dirfd);
+		localfs_pool_put(&c);
+		return;
+	}
+	/* Unenrolled meanwhile, most likely: nothing left to clean. */
+	localfs_log(st, VIMAP_LOG_DEBUG, "clean-up of %s skipped: %s", sh->user, err.text);
+	pthread_mutex_lock(&sh->lock);
+	sh->gc_state = LOCALFS_GC_IDLE;
+	pthread_mutex_unlock(&sh->lock);
+}
+
+/* The worker pool's job. */
 static void localfs_gc_job_run(void *arg)
 {
 	struct localfs_gc_job *job = arg;
 	struct localfs_state *st = job->st;
-	struct vimap_storage_error err = { 0, NULL };
-	struct localfs_db db;
-	char *dir = xasprintf("%s/%s", st->users_dir, job->user);
-	char *path = xasprintf("%s/index.db", dir);
-	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (dirfd >= 0 && localfs_db_open(&db, path, 0, st->fsync, job->shared, &err) == 0) {
-		localfs_gc_loop(st, job->shared, &db, dirfd);
-		localfs_db_close(&db);
-	} else {
-		/* Unenrolled meanwhile, most likely: nothing left to clean. */
-		localfs_log(st, VIMAP_LOG_DEBUG, "clean-up of %s skipped: %s", job->user,
-			    dirfd < 0 ? strerror(errno) : err.text);
-		pthread_mutex_lock(&job->shared->lock);
-		job->shared->gc_state = LOCALFS_GC_IDLE;
-		pthread_mutex_unlock(&job->shared->lock);
-	}
-	if (dirfd >= 0)
-		close(dirfd);
-	free(path);
-	free(dir);
+	localfs_gc_run(st, job->shared);
 	localfs_shared_unref(st, &job->shared);
-	free(job->user);
 	free(job);
 	localfs_gc_done(st);
 }
 
-void localfs_gc_schedule(struct localfs_user *u)
+void localfs_gc_schedule(struct localfs_state *st, struct localfs_shared *sh)
 {
-	struct localfs_state *st = u->st;
-	struct localfs_shared *sh = u->shared;
 	struct localfs_gc_job *job;
 	const char *error = NULL;
 
@@ -168,19 +159,17 @@ void localfs_gc_schedule(struct localfs_user *u)
 	pthread_mutex_unlock(&sh->lock);
 	job = xcalloc(1, sizeof(*job));
 	job->st = st;
-	job->shared = localfs_shared_ref(st, u->name);
-	job->user = xstrdup(u->name);
+	job->shared = localfs_shared_ref(st, sh->user);
 	pthread_mutex_lock(&st->gc_lock);
 	st->gc_pending++;
 	pthread_mutex_unlock(&st->gc_lock);
 	if (st->host->submit(st->ctx, localfs_gc_job_run, job, &error) == 0)
 		return;
-	/* No worker pool: clean up now, on the caller's connection. */
+	/* No worker pool: clean up now. */
 	localfs_shared_unref(st, &job->shared);
-	free(job->user);
 	free(job);
 	localfs_gc_done(st);
-	localfs_gc_loop(st, sh, &u->db, u->dirfd);
+	localfs_gc_run(st, sh);
 }
 
 void localfs_gc_wait(struct localfs_state *st)

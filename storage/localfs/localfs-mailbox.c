@@ -21,6 +21,7 @@ void localfs_mailbox_info(const struct localfs_mbox *mb, struct vimap_mailbox_in
 	info_r->attributes = mb->noselect ? VIMAP_MAILBOX_NOSELECT : 0;
 	info_r->special_use = mb->special_use;
 	info_r->size = mb->size;
+	info_r->recent = mb->recent;
 }
 
 /* Inserts a mailbox row (a \Noselect node when `noselect`). */
@@ -101,20 +102,27 @@ int localfs_mailbox_create_in(struct localfs_db *db, const char *name,
 int localfs_mailbox_create(void *user, const char *name, uint32_t special_use,
 			   struct vimap_storage_error *err)
 {
-	struct localfs_user *u = user;
+	struct localfs_conn *c;
 	int64_t id;
+	int ret;
 
-	if (localfs_db_begin_write(&u->db, err) < 0)
+	if (localfs_pool_get(user, &c, err) < 0)
 		return -1;
-	if (localfs_mailbox_create_in(&u->db, name, special_use, &id, err) < 0) {
-		localfs_db_rollback_write(&u->db);
-		return -1;
+	if ((ret = localfs_db_begin_write(&c->db, err)) == 0) {
+		if (localfs_mailbox_create_in(&c->db, name, special_use, &id, err) < 0) {
+			localfs_db_rollback_write(&c->db);
+			ret = -1;
+		} else {
+			ret = localfs_db_commit_write(&c->db, err);
+		}
 	}
-	return localfs_db_commit_write(&u->db, err);
+	localfs_pool_put(&c);
+	return ret;
 }
 
 /* A list of mailbox names with their info, read before any callback runs
-   so a callback may call the plugin on the same user. */
+   (and the connection checked in before), so a callback may call the
+   plugin on the same user. */
 struct localfs_names {
 	char **names;
 	struct vimap_mailbox_info *infos;
@@ -178,9 +186,15 @@ static int localfs_mailbox_names(struct localfs_user *u, enum localfs_stmt id,
 				 vimap_name_cb *cb, void *ctx, struct vimap_storage_error *err)
 {
 	struct localfs_names nl = { NULL, NULL, NULL, 0, 0 };
+	struct localfs_conn *c;
 	unsigned i;
+	int ret;
 
-	if (localfs_names_read(&u->db, id, &nl, err) < 0) {
+	if (localfs_pool_get(u, &c, err) < 0)
+		return -1;
+	ret = localfs_names_read(&c->db, id, &nl, err);
+	localfs_pool_put(&c);
+	if (ret < 0) {
 		localfs_names_free(&nl);
 		return -1;
 	}
@@ -207,32 +221,47 @@ int localfs_mailbox_subscriptions(void *user, vimap_name_cb *cb, void *ctx,
 int localfs_mailbox_subscribe(void *user, const char *name, int on,
 			      struct vimap_storage_error *err)
 {
-	struct localfs_user *u = user;
 	enum localfs_stmt id = on ? LOCALFS_SUB_ADD : LOCALFS_SUB_DEL;
+	struct localfs_conn *c;
 	sqlite3_stmt *stmt;
+	int ret;
 
-	if (localfs_db_begin_write(&u->db, err) < 0)
+	if (localfs_pool_get(user, &c, err) < 0)
 		return -1;
-	if ((stmt = localfs_db_stmt(&u->db, id, err)) == NULL) {
-		localfs_db_rollback_write(&u->db);
-		return -1;
+	if ((ret = localfs_db_begin_write(&c->db, err)) == 0) {
+		if ((stmt = localfs_db_stmt(&c->db, id, err)) == NULL) {
+			ret = -1;
+		} else {
+			sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+			ret = localfs_db_exec(&c->db, stmt, id, err);
+		}
+		if (ret == 0)
+			ret = localfs_db_commit_write(&c->db, err);
+		else
+			localfs_db_rollback_write(&c->db);
 	}
-	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-	if (localfs_db_exec(&u->db, stmt, id, err) < 0) {
-		localfs_db_rollback_write(&u->db);
-		return -1;
-	}
-	return localfs_db_commit_write(&u->db, err);
+	localfs_pool_put(&c);
+	return ret;
 }
 
 int localfs_mailbox_status(void *user, const char *name,
 			   struct vimap_mailbox_info *info_r,
 			   struct vimap_storage_error *err)
 {
-	struct localfs_user *u = user;
+	struct localfs_conn *c;
 	struct localfs_mbox mb;
-	int found = localfs_db_mbox_get(&u->db, name, &mb, err);
+	int found;
 
+	if (localfs_pool_get(user, &c, err) < 0)
+		return -1;
+	/* One snapshot: the counters and the recent count agree. */
+	if ((found = localfs_db_begin_read(&c->db, err)) == 0) {
+		found = localfs_db_mbox_get(&c->db, name, &mb, err);
+		if (found > 0 && !mb.noselect && localfs_db_mbox_recent(&c->db, &mb, err) < 0)
+			found = -1;
+		localfs_db_end_read(&c->db);
+	}
+	localfs_pool_put(&c);
 	if (found < 0)
 		return -1;
 	if (!found || mb.noselect)
@@ -332,21 +361,27 @@ static int localfs_mailbox_delete_in(struct localfs_db *db, const char *name,
 int localfs_mailbox_delete(void *user, const char *name, struct vimap_storage_error *err)
 {
 	struct localfs_user *u = user;
+	struct localfs_conn *c;
+	int ret;
 
 	if (strcmp(name, "INBOX") == 0)
 		return localfs_fail(err, VIMAP_STORAGE_ERR_CANNOT,
 				    "mailbox_delete(INBOX) failed: INBOX cannot be deleted");
-	if (localfs_db_begin_write(&u->db, err) < 0)
+	if (localfs_pool_get(u, &c, err) < 0)
 		return -1;
-	if (localfs_mailbox_delete_in(&u->db, name, err) < 0) {
-		localfs_db_rollback_write(&u->db);
-		return -1;
+	if ((ret = localfs_db_begin_write(&c->db, err)) == 0) {
+		if (localfs_mailbox_delete_in(&c->db, name, err) < 0) {
+			localfs_db_rollback_write(&c->db);
+			ret = -1;
+		} else {
+			ret = localfs_db_commit_write(&c->db, err);
+		}
 	}
-	if (localfs_db_commit_write(&u->db, err) < 0)
-		return -1;
+	localfs_pool_put(&c);
 	/* Its files and cache blobs go after the commit (localfs-gc.c). */
-	localfs_gc_schedule(u);
-	return 0;
+	if (ret == 0)
+		localfs_gc_schedule(u->st, u->shared);
+	return ret;
 }
 
 /* RENAME INBOX: a new mailbox `to` takes INBOX's messages (RFC 3501 6.3.5). */
@@ -451,13 +486,19 @@ static int localfs_mailbox_rename_in(struct localfs_db *db, const char *from, co
 int localfs_mailbox_rename(void *user, const char *from, const char *to,
 			   struct vimap_storage_error *err)
 {
-	struct localfs_user *u = user;
+	struct localfs_conn *c;
+	int ret;
 
-	if (localfs_db_begin_write(&u->db, err) < 0)
+	if (localfs_pool_get(user, &c, err) < 0)
 		return -1;
-	if (localfs_mailbox_rename_in(&u->db, from, to, err) < 0) {
-		localfs_db_rollback_write(&u->db);
-		return -1;
+	if ((ret = localfs_db_begin_write(&c->db, err)) == 0) {
+		if (localfs_mailbox_rename_in(&c->db, from, to, err) < 0) {
+			localfs_db_rollback_write(&c->db);
+			ret = -1;
+		} else {
+			ret = localfs_db_commit_write(&c->db, err);
+		}
 	}
-	return localfs_db_commit_write(&u->db, err);
+	localfs_pool_put(&c);
+	return ret;
 }

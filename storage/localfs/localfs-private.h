@@ -26,10 +26,19 @@
  * (a crash between rename and commit) are ignored: never listed, never
  * reused, costing only their space.
  *
+ * Connections: user and box handles hold no SQLite connection and no file
+ * descriptor, so an idle session costs a few hundred bytes.  Every call
+ * checks a connection to the user's index out of the process-wide pool
+ * (localfs-pool.c) for its own thread, and back in when it returns; idle
+ * connections stay cached per user, the least recently used closed beyond
+ * `max_open_indexes`.  A call made from inside another call's callback
+ * checks out a connection of its own.
+ *
  * Sources: localfs.c (set-up, registry, administration, user_open),
- * localfs-db.c (schema, statements, transactions), localfs-file.c (message
- * files), localfs-mailbox.c, localfs-append.c, localfs-box.c (sync, fetch,
- * bytes), localfs-store.c (STORE, EXPUNGE), localfs-copy.c, localfs-gc.c. */
+ * localfs-pool.c (the connection pool), localfs-db.c (schema, statements,
+ * transactions), localfs-file.c (message files), localfs-mailbox.c,
+ * localfs-append.c, localfs-box.c (sync, fetch, bytes), localfs-store.c
+ * (STORE, EXPUNGE), localfs-copy.c, localfs-gc.c. */
 #ifndef VIMAP_LOCALFS_PRIVATE_H
 #define VIMAP_LOCALFS_PRIVATE_H
 
@@ -45,6 +54,7 @@
 #define LOCALFS_BUSY_MS 5000        /* SQLite busy timeout */
 #define LOCALFS_UID_MAX 0xffffffffu
 #define LOCALFS_GC_BATCH 2000       /* garbage rows cleaned per transaction */
+#define LOCALFS_MAX_OPEN 64         /* default of config `max_open_indexes` */
 
 /* struct localfs_shared.gc_state */
 #define LOCALFS_GC_IDLE 0
@@ -60,8 +70,14 @@ struct localfs_state {
 	char *root;                  /* the filepool directory */
 	char *users_dir;             /* root/users */
 	int fsync;                   /* config `fsync` */
-	pthread_mutex_t registry_lock;
-	struct localfs_shared *shared; /* users open in this process */
+	unsigned max_open;           /* config `max_open_indexes` */
+	pthread_mutex_t registry_lock; /* guards the registry and the pool */
+	struct localfs_shared **buckets; /* users known to this process, hashed */
+	unsigned nbuckets, nshared;
+	struct localfs_conn *lru_head, *lru_tail; /* idle connections, newest first */
+	unsigned pool_open;          /* connections open, idle or checked out */
+	unsigned pool_idle;          /* ... of which idle */
+	pid_t pool_pid;              /* the process that opened them */
 	pthread_mutex_t gc_lock;
 	pthread_cond_t gc_cond;      /* gc_pending went down */
 	unsigned gc_pending;         /* clean-up jobs queued or running */
@@ -74,9 +90,11 @@ struct localfs_state {
 
 /* What every handle of one user in this process shares. */
 struct localfs_shared {
-	struct localfs_shared *next;
+	struct localfs_shared *next; /* in its registry bucket */
 	char *user;
 	unsigned refcount;           /* under the state's registry_lock */
+	struct localfs_conn *idle;   /* its idle connections, newest first (ditto) */
+	unsigned generation;         /* bumped when the index is removed (ditto) */
 	pthread_mutex_t write_lock;  /* held for every write transaction */
 	pthread_mutex_t lock;        /* guards the commit queue and leader */
 	pthread_cond_t cond;         /* a commit request was finished */
@@ -99,7 +117,7 @@ enum localfs_stmt {
 	LOCALFS_MB_GET, LOCALFS_MB_GET_ID, LOCALFS_MB_LIST, LOCALFS_MB_INSERT,
 	LOCALFS_MB_REVIVE, LOCALFS_MB_NOSELECT, LOCALFS_MB_DELETE,
 	LOCALFS_MB_CHILD, LOCALFS_MB_CHILDREN, LOCALFS_MB_RENAME,
-	LOCALFS_MB_COUNTS, LOCALFS_MB_CLAIM_RECENT,
+	LOCALFS_MB_COUNTS, LOCALFS_MB_CLAIM_RECENT, LOCALFS_MSG_RECENT,
 	LOCALFS_MSG_INSERT, LOCALFS_CACHE_INSERT, LOCALFS_CACHE_COPY,
 	LOCALFS_MSG_SCAN, LOCALFS_MSG_SCAN_CACHE,
 	LOCALFS_MSG_SINCE, LOCALFS_MSG_SINCE_CACHE,
@@ -122,18 +140,29 @@ struct localfs_db {
 	int write_locked;            /* this connection holds shared->write_lock */
 };
 
-/* A user_open handle. */
+/* A connection of the pool: used by one thread at a time, between
+   localfs_pool_get() and localfs_pool_put(). */
+struct localfs_conn {
+	struct localfs_state *st;
+	struct localfs_shared *shared; /* whose index; referenced */
+	struct localfs_conn *idle_next; /* in shared->idle, while idle */
+	struct localfs_conn *lru_prev, *lru_next; /* in the state's LRU, while idle */
+	struct localfs_db db;
+	int dirfd;                   /* open on the user's directory */
+	int64_t instance;            /* meta.instance of the index */
+	unsigned generation;         /* shared->generation when opened */
+};
+
+/* A user_open handle: no connection, no descriptor (see the top). */
 struct localfs_user {
 	struct localfs_state *st;
 	struct localfs_shared *shared;
 	char *name;
 	char *dir;                   /* users_dir/name */
-	int dirfd;                   /* open on dir */
 	int64_t instance;            /* meta.instance of the index */
-	struct localfs_db db;
 };
 
-/* A mailbox_open handle: uses its user's connection. */
+/* A mailbox_open handle: a mailbox id, nothing per message. */
 struct localfs_box {
 	struct localfs_user *user;
 	int64_t id;                  /* mailboxes.id */
@@ -146,6 +175,7 @@ struct localfs_mbox {
 	int64_t id;
 	uint32_t uidvalidity, uidnext, first_recent_uid, special_use;
 	uint32_t messages, unseen;
+	uint32_t recent;             /* 0 until localfs_db_mbox_recent() */
 	uint64_t highestmodseq, size;
 	int noselect;
 };
@@ -176,6 +206,10 @@ int localfs_db_open(struct localfs_db *db, const char *path, int create,
 		    struct vimap_storage_error *err);
 /* Finalizes the statements and closes; safe on a closed db. */
 void localfs_db_close(struct localfs_db *db);
+/* Makes an idle connection small: finalizes the statements that only
+   infrequent calls use and gives back the page cache.  Outside any
+   transaction. */
+void localfs_db_trim(struct localfs_db *db);
 /* Creates the schema and the first rows of a new index. */
 int localfs_db_create_schema(struct localfs_db *db, uint64_t blocks,
 			     unsigned group, struct vimap_storage_error *err);
@@ -217,6 +251,10 @@ int localfs_db_mbox_get(struct localfs_db *db, const char *name,
 			struct localfs_mbox *mb_r, struct vimap_storage_error *err);
 int localfs_db_mbox_get_id(struct localfs_db *db, int64_t id,
 			   struct localfs_mbox *mb_r, struct vimap_storage_error *err);
+/* Fills mb->recent: the messages from mb->first_recent_uid on (a count
+   over that UID range only when it is neither empty nor everything). */
+int localfs_db_mbox_recent(struct localfs_db *db, struct localfs_mbox *mb,
+			   struct vimap_storage_error *err);
 /* Adds to a mailbox's counters and sets its uidnext and highestmodseq. */
 int localfs_db_mbox_counts(struct localfs_db *db, const struct localfs_mbox *mb,
 			   int64_t messages, int64_t unseen, int64_t size,
@@ -266,17 +304,46 @@ int localfs_file_make_tree(const char *path, struct vimap_storage_error *err);
 
 /* ---- localfs-gc.c ---- */
 
-/* Cleans up after the garbage of user u's index (files and cache blobs
-   of deleted messages): on the kernel's worker pool when there is one,
-   else right now on u's own connection.  Call after committing a
-   transaction that deleted messages, and at user_open. */
-void localfs_gc_schedule(struct localfs_user *u);
+/* Cleans up after the garbage of the index of `sh`'s user (files and
+   cache blobs of deleted messages): on the kernel's worker pool when there
+   is one, else right now on a connection of the pool.  Call after a
+   transaction that deleted messages (with its connection checked in), and
+   at user_open. */
+void localfs_gc_schedule(struct localfs_state *st, struct localfs_shared *sh);
 /* Waits until no clean-up job of this plugin instance is queued or
    running (deinit). */
 void localfs_gc_wait(struct localfs_state *st);
-/* The user's shared record, referenced (localfs.c's registry). */
+/* The user's shared record, referenced (localfs.c's registry, a hash
+   table under registry_lock). */
 struct localfs_shared *localfs_shared_ref(struct localfs_state *st, const char *user);
 void localfs_shared_unref(struct localfs_state *st, struct localfs_shared **shp);
+/* Frees the registry's table (deinit: every record is gone by then). */
+void localfs_shared_deinit(struct localfs_state *st);
+
+/* ---- localfs-pool.c ---- */
+
+/* Checks out a connection to the index of `sh`'s user for the calling
+   thread alone: its most recently used idle one, else a newly opened one
+   (never waits for another thread).  With `instance` not 0, NONEXISTENT
+   when the index is another one (the user was removed and enrolled again
+   since).  *conn_r stays valid until localfs_pool_put(). */
+int localfs_pool_get_shared(struct localfs_state *st, struct localfs_shared *sh,
+			    int64_t instance, struct localfs_conn **conn_r,
+			    struct vimap_storage_error *err);
+/* The same for user handle u (its index instance). */
+int localfs_pool_get(struct localfs_user *u, struct localfs_conn **conn_r,
+		     struct vimap_storage_error *err);
+/* Checks *connp (NULL is ignored) back in, and leaves NULL: an open
+   transaction is rolled back, the connection kept as its user's most
+   recently used one (unless its index was removed), and the least
+   recently used idle connections closed while more than max_open are
+   open. */
+void localfs_pool_put(struct localfs_conn **connp);
+/* Closes the idle connections of `sh`'s index and makes the checked-out
+   ones close at check-in: the index was removed (unenroll). */
+void localfs_pool_invalidate(struct localfs_state *st, struct localfs_shared *sh);
+/* Closes every idle connection (deinit). */
+void localfs_pool_flush(struct localfs_state *st);
 
 /* ---- localfs-mailbox.c (ops on a user handle) ---- */
 
@@ -315,15 +382,19 @@ int localfs_append(void *user, const char *mailbox,
 		   const struct vimap_append *msgs, unsigned count,
 		   uint32_t *uidvalidity_r, uint32_t *uids_r,
 		   struct vimap_storage_error *err);
-/* Reserves `count` unused file ids of the user into ids_r. */
-int localfs_append_reserve_ids(struct localfs_user *u, uint64_t *ids_r,
-			       unsigned count, struct vimap_storage_error *err);
+/* Reserves `count` unused file ids of the user into ids_r; `db`, a
+   connection of u's index outside any transaction, takes a new block
+   when one is needed. */
+int localfs_append_reserve_ids(struct localfs_user *u, struct localfs_db *db,
+			       uint64_t *ids_r, unsigned count,
+			       struct vimap_storage_error *err);
 
 /* ---- localfs-box.c (ops on a box handle) ---- */
 
-/* The storage ops on an open mailbox (<vimap/storage.h>).  Callbacks run
-   inside the call's read snapshot: they may read through the plugin but
-   must not write through the same user handle. */
+/* The storage ops on an open mailbox (<vimap/storage.h>).  Callbacks of
+   sync and fetch run inside the call's read snapshot; a plugin call made
+   from one runs on a connection of its own, so it sees the newest state,
+   not that snapshot. */
 int localfs_box_open(void *user, const char *name, void **box_r,
 		     struct vimap_mailbox_info *info_r,
 		     struct vimap_storage_error *err);
@@ -341,10 +412,11 @@ int localfs_box_open_message(void *box, uint32_t uid,
 			     struct vimap_message_data *out,
 			     struct vimap_storage_error *err);
 void localfs_box_close_message(void *box, struct vimap_message_data *data);
-/* The box's mailbox row, checked to be the one opened: NONEXISTENT (the
-   text naming `call`) when it was deleted, re-created or made \Noselect. */
-int localfs_box_row(struct localfs_box *box, const char *call, struct localfs_mbox *mb_r,
-		    struct vimap_storage_error *err);
+/* The box's mailbox row read on `db`, checked to be the one opened:
+   NONEXISTENT (the text naming `call`) when it was deleted, re-created or
+   made \Noselect. */
+int localfs_box_row(struct localfs_db *db, struct localfs_box *box, const char *call,
+		    struct localfs_mbox *mb_r, struct vimap_storage_error *err);
 /* Splits ascending `uids` into runs of consecutive UIDs: calls run_cb for
    each [first, last]; stops at the first -1. */
 int localfs_box_runs(const uint32_t *uids, unsigned count,

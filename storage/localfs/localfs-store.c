@@ -6,8 +6,9 @@
  * ascending and are split into runs of consecutive UIDs; each run is one
  * UPDATE or DELETE over a UID range (rows missing from the range are simply
  * not there), so a STORE over a whole mailbox is a single statement.
- * Callbacks run after the commit, so nothing is reported that is not
- * durable; a callback's -1 then only stops the reporting. */
+ * Callbacks run after the commit, with the connection checked in, so
+ * nothing is reported that is not durable; a callback's -1 then only
+ * stops the reporting. */
 #include "autoconfig.h"
 #include <stdlib.h>
 #include <string.h>
@@ -124,7 +125,7 @@ static int localfs_store_in(struct localfs_box *b, struct localfs_store_ctx *s,
 {
 	struct localfs_mbox mb;
 
-	if (localfs_box_row(b, "store", &mb, s->err) < 0)
+	if (localfs_box_row(s->db, b, "store", &mb, s->err) < 0)
 		return -1;
 	s->mailbox_id = mb.id;
 	s->modseq = mb.highestmodseq + 1;
@@ -163,10 +164,10 @@ int localfs_store(void *box, const uint32_t *uids, unsigned count,
 {
 	struct localfs_box *b = box;
 	struct localfs_store_ctx s;
+	struct localfs_conn *c;
 	int ret;
 
 	memset(&s, 0, sizeof(s));
-	s.db = &b->user->db;
 	s.err = err;
 	s.mode = mode;
 	s.keywords = keywords != NULL ? keywords : "";
@@ -177,15 +178,18 @@ int localfs_store(void *box, const uint32_t *uids, unsigned count,
 	s.count_seen = mode == VIMAP_STORE_REPLACE || (flags & VIMAP_FLAG_SEEN) != 0;
 	s.id = mode == VIMAP_STORE_REPLACE || *s.keywords != '\0'
 		? LOCALFS_MSG_STORE_KW : LOCALFS_MSG_STORE_FLAGS;
-	if (localfs_db_begin_write(s.db, err) < 0)
+	if (localfs_pool_get(b->user, &c, err) < 0)
 		return -1;
-	if (localfs_store_in(b, &s, uids, count) < 0) {
+	s.db = &c->db;
+	if (localfs_db_begin_write(s.db, err) < 0) {
+		ret = -1;
+	} else if (localfs_store_in(b, &s, uids, count) < 0) {
 		localfs_db_rollback_write(s.db);
-		s.count_seen = 0;
 		ret = -1;
 	} else {
 		ret = localfs_db_commit_write(s.db, err);
 	}
+	localfs_pool_put(&c);
 	if (ret == 0)
 		ret = localfs_store_report(&s, changed, ctx);
 	else
@@ -270,7 +274,7 @@ static int localfs_expunge_in(struct localfs_box *b, struct localfs_expunge_ctx 
 	struct localfs_mbox mb;
 	int ret;
 
-	if (localfs_box_row(b, "expunge", &mb, x->err) < 0)
+	if (localfs_box_row(x->db, b, "expunge", &mb, x->err) < 0)
 		return -1;
 	x->mailbox_id = mb.id;
 	if (uids == NULL)
@@ -294,23 +298,31 @@ int localfs_expunge(void *box, const uint32_t *uids, unsigned count,
 		    struct vimap_storage_error *err)
 {
 	struct localfs_box *b = box;
+	struct localfs_state *st = b->user->st;
 	struct localfs_expunge_ctx x;
+	struct localfs_conn *c;
 	unsigned i;
 	int ret;
 
 	memset(&x, 0, sizeof(x));
-	x.db = &b->user->db;
 	x.err = err;
-	if (localfs_db_begin_write(x.db, err) < 0)
+	if (localfs_pool_get(b->user, &c, err) < 0)
 		return -1;
-	if (localfs_expunge_in(b, &x, uids, count) < 0) {
+	x.db = &c->db;
+	if (localfs_db_begin_write(x.db, err) < 0) {
+		ret = -1;
+	} else if (localfs_expunge_in(b, &x, uids, count) < 0) {
 		localfs_db_rollback_write(x.db);
 		ret = -1;
-	} else if ((ret = localfs_db_commit_write(x.db, err)) == 0) {
+	} else {
+		ret = localfs_db_commit_write(x.db, err);
+	}
+	localfs_pool_put(&c);
+	if (ret == 0) {
 		/* Files and cache blobs go after the commit (localfs-gc.c). */
-		localfs_count(b->user->st, b->user->st->ctr_expunged, x.count);
+		localfs_count(st, st->ctr_expunged, x.count);
 		if (x.count > 0)
-			localfs_gc_schedule(b->user);
+			localfs_gc_schedule(st, b->user->shared);
 		for (i = 0; expunged != NULL && i < x.count; i++)
 			expunged(ctx, x.uids[i]);
 	}

@@ -7,10 +7,14 @@
  * Configuration (`plugins: localfs:`):
  *   fsync: true   sync message files, directories and the index (SQLite
  *                 synchronous=FULL) before a change is acknowledged; false
- *                 survives kill -9 of the server but not a power loss. */
+ *                 survives kill -9 of the server but not a power loss.
+ *   max_open_indexes: 64
+ *                 SQLite connections kept open for the whole process
+ *                 (localfs-pool.c): idle sessions hold none, so this, not
+ *                 the number of sessions, bounds the memory of open
+ *                 indexes. */
 #include "autoconfig.h"
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -24,7 +28,7 @@
 #include "localfs-private.h"
 #include "xalloc.h"
 
-static const char *const localfs_keys[] = { "fsync", NULL };
+static const char *const localfs_keys[] = { "fsync", "max_open_indexes", NULL };
 
 /* The mailboxes every new user gets. */
 static const struct {
@@ -133,13 +137,50 @@ static int localfs_check_user(const char *user, const char *call,
 
 /* ---- the registry of users open in this process ---- */
 
+/* FNV-1a of a user id. */
+static unsigned localfs_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* Under registry_lock: doubles the table when it is fuller than 2 per
+   bucket (with 10,000 users logged in, a list would cost a scan each). */
+static void localfs_registry_grow(struct localfs_state *st)
+{
+	unsigned n = st->nbuckets == 0 ? 64 : st->nbuckets * 2, i;
+	struct localfs_shared **b, *sh, *next;
+
+	if (st->nbuckets > 0 && st->nshared <= st->nbuckets * 2)
+		return;
+	b = xcalloc(n, sizeof(*b));
+	for (i = 0; i < st->nbuckets; i++) {
+		for (sh = st->buckets[i]; sh != NULL; sh = next) {
+			unsigned slot = localfs_hash(sh->user) & (n - 1);
+
+			next = sh->next;
+			sh->next = b[slot];
+			b[slot] = sh;
+		}
+	}
+	free(st->buckets);
+	st->buckets = b;
+	st->nbuckets = n;
+}
+
 /* The shared record of `user`, referenced. */
 struct localfs_shared *localfs_shared_ref(struct localfs_state *st, const char *user)
 {
 	struct localfs_shared *sh;
+	unsigned slot;
 
 	pthread_mutex_lock(&st->registry_lock);
-	for (sh = st->shared; sh != NULL; sh = sh->next) {
+	localfs_registry_grow(st);
+	slot = localfs_hash(user) & (st->nbuckets - 1);
+	for (sh = st->buckets[slot]; sh != NULL; sh = sh->next) {
 		if (strcmp(sh->user, user) == 0)
 			break;
 	}
@@ -150,8 +191,9 @@ struct localfs_shared *localfs_shared_ref(struct localfs_state *st, const char *
 		pthread_mutex_init(&sh->lock, NULL);
 		pthread_mutex_init(&sh->id_lock, NULL);
 		pthread_cond_init(&sh->cond, NULL);
-		sh->next = st->shared;
-		st->shared = sh;
+		sh->next = st->buckets[slot];
+		st->buckets[slot] = sh;
+		st->nshared++;
 	}
 	sh->refcount++;
 	pthread_mutex_unlock(&st->registry_lock);
@@ -170,12 +212,14 @@ void localfs_shared_unref(struct localfs_state *st, struct localfs_shared **shp)
 		pthread_mutex_unlock(&st->registry_lock);
 		return;
 	}
-	for (pp = &st->shared; *pp != NULL; pp = &(*pp)->next) {
+	for (pp = &st->buckets[localfs_hash(sh->user) & (st->nbuckets - 1)]; *pp != NULL;
+	     pp = &(*pp)->next) {
 		if (*pp == sh) {
 			*pp = sh->next;
 			break;
 		}
 	}
+	st->nshared--;
 	pthread_mutex_unlock(&st->registry_lock);
 	pthread_mutex_destroy(&sh->write_lock);
 	pthread_mutex_destroy(&sh->lock);
@@ -183,6 +227,15 @@ void localfs_shared_unref(struct localfs_state *st, struct localfs_shared **shp)
 	pthread_cond_destroy(&sh->cond);
 	free(sh->user);
 	free(sh);
+}
+
+void localfs_shared_deinit(struct localfs_state *st)
+{
+	if (st->nshared > 0)
+		localfs_log(st, VIMAP_LOG_WARNING, "%u users still open at deinit", st->nshared);
+	free(st->buckets);
+	st->buckets = NULL;
+	st->nbuckets = 0;
 }
 
 /* ---- set-up ---- */
@@ -246,10 +299,13 @@ static int localfs_init(struct vimap_plugin_ctx *ctx, const struct vimap_host *h
 {
 	struct localfs_state *st;
 	const char *root = host->setting(ctx, "filepoolid");
+	long long max_open;
 	int fsync_on;
 
 	if (host->config_check_keys(ctx, localfs_keys, error_r) < 0 ||
-	    host->config_bool(ctx, "fsync", 1, &fsync_on, error_r) < 0)
+	    host->config_bool(ctx, "fsync", 1, &fsync_on, error_r) < 0 ||
+	    host->config_int(ctx, "max_open_indexes", LOCALFS_MAX_OPEN, 1, 100000, &max_open,
+			     error_r) < 0)
 		return -1;
 	if (root == NULL || root[0] != '/')
 		return error_set(error_r, "filepoolid '%s' is not an absolute directory path",
@@ -265,6 +321,8 @@ static int localfs_init(struct vimap_plugin_ctx *ctx, const struct vimap_host *h
 	st->ctx = ctx;
 	st->host = host;
 	st->fsync = fsync_on;
+	st->max_open = (unsigned)max_open;
+	st->pool_pid = getpid();
 	st->root = xstrdup(root);
 	st->users_dir = xasprintf("%s/users", root);
 	pthread_mutex_init(&st->registry_lock, NULL);
@@ -281,8 +339,8 @@ static int localfs_init(struct vimap_plugin_ctx *ctx, const struct vimap_host *h
 	}
 	localfs_clean_users_dir(st);
 	localfs_counters(st);
-	host->log(ctx, VIMAP_LOG_INFO, "mailstore at %s (fsync %s)", st->root,
-		  fsync_on ? "on" : "off");
+	host->log(ctx, VIMAP_LOG_INFO, "mailstore at %s (fsync %s, at most %u open indexes)",
+		  st->root, fsync_on ? "on" : "off", st->max_open);
 	*state_r = st;
 	return 0;
 }
@@ -292,6 +350,8 @@ static void localfs_deinit(void *state)
 	struct localfs_state *st = state;
 
 	localfs_gc_wait(st);
+	localfs_pool_flush(st);
+	localfs_shared_deinit(st);
 	pthread_mutex_destroy(&st->registry_lock);
 	pthread_mutex_destroy(&st->gc_lock);
 	pthread_cond_destroy(&st->gc_cond);
@@ -410,6 +470,12 @@ static int localfs_unenroll(void *state, const char *user, struct vimap_storage_
 			     : localfs_errno_code(errno), "unenroll(%s) failed: %s", user,
 			     errno == ENOENT ? "not enrolled" : strerror(errno));
 	} else if (localfs_file_sync_dir(st->users_dir, st->fsync, err) == 0) {
+		struct localfs_shared *sh = localfs_shared_ref(st, user);
+
+		/* Cached connections to the removed index must not serve a
+		   user enrolled again under the same name. */
+		localfs_pool_invalidate(st, sh);
+		localfs_shared_unref(st, &sh);
 		if (localfs_file_remove_tree(trash, &rm_err) < 0)
 			localfs_log(st, VIMAP_LOG_WARNING, "unenroll(%s): %s", user, rm_err.text);
 		ret = 0;
@@ -419,13 +485,11 @@ static int localfs_unenroll(void *state, const char *user, struct vimap_storage_
 	return ret;
 }
 
-/* Opens `user`'s index for an administrative call (shared write lock). */
+/* Checks out a connection to `user`'s index for an administrative call. */
 static int localfs_admin_open(struct localfs_state *st, const char *user, const char *call,
-			      struct localfs_db *db, struct vimap_storage_error *err)
+			      struct localfs_conn **conn_r, struct vimap_storage_error *err)
 {
 	struct localfs_shared *sh;
-	int64_t instance;
-	char *path;
 	int ret;
 
 	if (localfs_check_user(user, call, err) < 0)
@@ -435,26 +499,11 @@ static int localfs_admin_open(struct localfs_state *st, const char *user, const 
 		return ret < 0 ? -1 : localfs_fail(err, VIMAP_STORAGE_ERR_NONEXISTENT,
 						   "%s(%s) failed: not enrolled", call, user);
 	sh = localfs_shared_ref(st, user);
-	path = xasprintf("%s/%s/index.db", st->users_dir, user);
-	ret = localfs_db_open(db, path, 0, st->fsync, sh, err);
-	if (ret == 0 && localfs_db_check_version(db, path, &instance, err) < 0) {
-		localfs_db_close(db);
-		ret = -1;
-	}
-	free(path);
-	if (ret < 0) {
-		localfs_shared_unref(st, &sh);
-		localfs_fail(err, err->code, "%s(%s) failed: %s", call, user, err->text);
-	}
-	return ret;
-}
-
-static void localfs_admin_close(struct localfs_state *st, struct localfs_db *db)
-{
-	struct localfs_shared *sh = db->shared;
-
-	localfs_db_close(db);
+	ret = localfs_pool_get_shared(st, sh, 0, conn_r, err);
 	localfs_shared_unref(st, &sh);
+	if (ret < 0)
+		localfs_fail(err, err->code, "%s(%s) failed: %s", call, user, err->text);
+	return ret;
 }
 
 /* Reads the quota row: limit and used blocks. */
@@ -485,13 +534,13 @@ static int localfs_quota_get(void *state, const char *user, uint64_t *limit_r,
 			     uint64_t *used_r, struct vimap_storage_error *err)
 {
 	struct localfs_state *st = state;
-	struct localfs_db db;
+	struct localfs_conn *c;
 	int ret;
 
-	if (localfs_admin_open(st, user, "quota_get", &db, err) < 0)
+	if (localfs_admin_open(st, user, "quota_get", &c, err) < 0)
 		return -1;
-	ret = localfs_quota_read(&db, limit_r, used_r, err);
-	localfs_admin_close(st, &db);
+	ret = localfs_quota_read(&c->db, limit_r, used_r, err);
+	localfs_pool_put(&c);
 	return ret;
 }
 
@@ -499,31 +548,33 @@ static int localfs_quota_set(void *state, const char *user, uint64_t blocks,
 			     int force, struct vimap_storage_error *err)
 {
 	struct localfs_state *st = state;
-	struct localfs_db db;
+	struct localfs_conn *c;
+	struct localfs_db *db;
 	uint64_t limit, used;
 	sqlite3_stmt *stmt;
 	int ret;
 
-	if (localfs_admin_open(st, user, "quota_set", &db, err) < 0)
+	if (localfs_admin_open(st, user, "quota_set", &c, err) < 0)
 		return -1;
-	ret = localfs_db_begin_write(&db, err);
+	db = &c->db;
+	ret = localfs_db_begin_write(db, err);
 	if (ret == 0)
-		ret = localfs_quota_read(&db, &limit, &used, err);
+		ret = localfs_quota_read(db, &limit, &used, err);
 	if (ret == 0 && blocks < used && !force)
 		ret = localfs_fail(err, VIMAP_STORAGE_ERR_CANNOT,
 				   "quota_set(%s) failed: %llu blocks are in use, more than %llu",
 				   user, (unsigned long long)used, (unsigned long long)blocks);
-	if (ret == 0 && (stmt = localfs_db_stmt(&db, LOCALFS_QUOTA_SET, err)) == NULL)
+	if (ret == 0 && (stmt = localfs_db_stmt(db, LOCALFS_QUOTA_SET, err)) == NULL)
 		ret = -1;
 	if (ret == 0) {
 		sqlite3_bind_int64(stmt, 1, blocks > INT64_MAX ? INT64_MAX : (int64_t)blocks);
-		ret = localfs_db_exec(&db, stmt, LOCALFS_QUOTA_SET, err);
+		ret = localfs_db_exec(db, stmt, LOCALFS_QUOTA_SET, err);
 	}
 	if (ret == 0)
-		ret = localfs_db_commit_write(&db, err);
-	else if (db.write_locked)
-		localfs_db_rollback_write(&db);
-	localfs_admin_close(st, &db);
+		ret = localfs_db_commit_write(db, err);
+	else if (db->write_locked)
+		localfs_db_rollback_write(db);
+	localfs_pool_put(&c);
 	return ret;
 }
 
@@ -535,9 +586,6 @@ static void localfs_user_close(void *user)
 
 	if (u == NULL)
 		return;
-	localfs_db_close(&u->db);
-	if (u->dirfd >= 0)
-		close(u->dirfd);
 	localfs_shared_unref(u->st, &u->shared);
 	free(u->dir);
 	free(u->name);
@@ -545,9 +593,9 @@ static void localfs_user_close(void *user)
 }
 
 /* 1 when deleted messages await their clean-up (a crash came before it). */
-static int localfs_user_has_garbage(struct localfs_user *u)
+static int localfs_user_has_garbage(struct localfs_db *db)
 {
-	sqlite3_stmt *stmt = localfs_db_stmt(&u->db, LOCALFS_GC_ANY, NULL);
+	sqlite3_stmt *stmt = localfs_db_stmt(db, LOCALFS_GC_ANY, NULL);
 	int rc;
 
 	if (stmt == NULL)
@@ -557,13 +605,15 @@ static int localfs_user_has_garbage(struct localfs_user *u)
 	return rc == SQLITE_ROW;
 }
 
+/* The handle keeps no connection: one is checked out here to learn the
+   index's instance and to finish what a crash left, and checked in. */
 static int localfs_user_open(void *state, const char *user, void **user_r,
 			     struct vimap_storage_error *err)
 {
 	struct localfs_state *st = state;
 	struct localfs_user *u;
-	char *path;
-	int ret;
+	struct localfs_conn *c;
+	int ret, garbage;
 
 	if (localfs_check_user(user, "user_open", err) < 0)
 		return -1;
@@ -576,26 +626,17 @@ static int localfs_user_open(void *state, const char *user, void **user_r,
 	u->name = xstrdup(user);
 	u->dir = xasprintf("%s/%s", st->users_dir, user);
 	u->shared = localfs_shared_ref(st, user);
-	u->dirfd = open(u->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (u->dirfd < 0) {
-		localfs_fail(err, localfs_errno_code(errno), "user_open(%s) failed: open(%s): %s",
-			     user, u->dir, strerror(errno));
-		localfs_user_close(u);
-		return -1;
-	}
-	path = xasprintf("%s/index.db", u->dir);
-	ret = localfs_db_open(&u->db, path, 0, st->fsync, u->shared, err);
-	if (ret == 0)
-		ret = localfs_db_check_version(&u->db, path, &u->instance, err);
-	free(path);
-	if (ret < 0) {
+	if (localfs_pool_get(u, &c, err) < 0) {
 		localfs_fail(err, err->code, "user_open(%s) failed: %s", user, err->text);
 		localfs_user_close(u);
 		return -1;
 	}
-	localfs_file_clean_tmp(st, u->dirfd);
-	if (localfs_user_has_garbage(u))
-		localfs_gc_schedule(u);
+	u->instance = c->instance;
+	localfs_file_clean_tmp(st, c->dirfd);
+	garbage = localfs_user_has_garbage(&c->db);
+	localfs_pool_put(&c);
+	if (garbage)
+		localfs_gc_schedule(st, u->shared);
 	*user_r = u;
 	return 0;
 }

@@ -1297,6 +1297,217 @@ START_TEST(test_status_counts)
 }
 END_TEST
 
+/* The recent count of mailbox_status, mailbox_open and mailbox_sync. */
+static void kit_check_recent(void *u, void *box, const char *name, uint32_t want)
+{
+	struct vimap_storage_error err = { 0, NULL };
+	struct vimap_mailbox_info info;
+	void *other;
+
+	ck_assert_uint_eq(kit_status(u, name).recent, want);
+	memset(&info, 0xff, sizeof(info));
+	other = kit_box(u, name, &info);
+	ck_assert_uint_eq(info.recent, want);
+	kit_ops->mailbox_close(other);
+	if (box != NULL) {
+		memset(&info, 0xff, sizeof(info));
+		KIT_OK(kit_ops->mailbox_sync(box, 0, 0, NULL, NULL, NULL, &info, &err), err);
+		ck_assert_uint_eq(info.recent, want);
+	}
+}
+
+/* STATUS RECENT: `recent` counts the messages from first_recent_uid on.
+   Every message of a mailbox never claimed is recent; after claim_recent
+   none is (for every new status call) until new messages arrive; an
+   expunged recent message no longer counts; COPY and MOVE bring recent
+   messages; other mailboxes are not touched. */
+START_TEST(test_status_recent)
+{
+	const char *user = "kit-status-recent";
+	struct vimap_storage_error err = { 0, NULL };
+	uint32_t first, uids[3], del, dest[1], uidv;
+	void *u, *box, *box2;
+	unsigned i;
+
+	kit_enroll(user, 10000);
+	u = kit_open(user);
+	box = kit_box(u, "INBOX", NULL);
+	kit_check_recent(u, box, "INBOX", 0);
+	for (i = 0; i < 3; i++)
+		kit_append_gen(u, "INBOX", i, 200, i == 0 ? VIMAP_FLAG_SEEN : 0);
+	/* Never claimed: all three, \Seen or not. */
+	kit_check_recent(u, box, "INBOX", 3);
+	KIT_OK(kit_ops->claim_recent(box, &first, &err), err);
+	kit_check_recent(u, box, "INBOX", 0);
+	ck_assert_uint_eq(kit_status(u, "INBOX").messages, 3);
+	for (i = 0; i < 3; i++)
+		uids[i] = kit_append_gen(u, "INBOX", 10 + i, 200, 0);
+	kit_check_recent(u, box, "INBOX", 3);
+	/* An expunged recent message is not counted any more. */
+	del = uids[1];
+	KIT_OK(kit_ops->store(box, &del, 1, VIMAP_STORE_ADD, VIMAP_FLAG_DELETED, "", NULL, NULL,
+			      &err), err);
+	KIT_OK(kit_ops->expunge(box, &del, 1, NULL, NULL, &err), err);
+	kit_check_recent(u, box, "INBOX", 2);
+	/* Another session claims them: recent is 0 for everyone's status. */
+	box2 = kit_box(u, "INBOX", NULL);
+	KIT_OK(kit_ops->claim_recent(box2, &first, &err), err);
+	ck_assert_uint_le(first, uids[0]);
+	kit_check_recent(u, box, "INBOX", 0);
+	kit_ops->mailbox_close(box2);
+	/* COPY and MOVE into Trash: recent there; INBOX stays at 0. */
+	kit_check_recent(u, NULL, "Trash", 0);
+	KIT_OK(kit_ops->copy(box, &uids[0], 1, "Trash", 0, &uidv, dest, NULL, NULL, &err), err);
+	kit_check_recent(u, NULL, "Trash", 1);
+	KIT_OK(kit_ops->copy(box, &uids[2], 1, "Trash", 1, &uidv, dest, NULL, NULL, &err), err);
+	kit_check_recent(u, NULL, "Trash", 2);
+	kit_check_recent(u, box, "INBOX", 0);
+	kit_check_recent(u, NULL, "Sent", 0);
+	kit_ops->mailbox_close(box);
+	kit_done(user, u);
+}
+END_TEST
+
+/* ---- many sessions ---- */
+
+#define KIT_MANY_USERS 80
+
+/* More sessions than a plugin would keep resources open for (80 users,
+   each with a user and an INBOX handle, plus a second session of each of
+   the first ten) stay usable in any order: each round appends one message
+   per user (users in a scattered order), then every session sees its
+   user's messages through status, sync and the bytes. */
+START_TEST(test_many_sessions)
+{
+	struct vimap_storage_error err = { 0, NULL };
+	void *u[KIT_MANY_USERS + 10], *box[KIT_MANY_USERS + 10];
+	uint32_t uid[KIT_MANY_USERS];
+	char user[KIT_MANY_USERS][32];
+	unsigned i, round;
+
+	for (i = 0; i < KIT_MANY_USERS; i++) {
+		snprintf(user[i], sizeof(user[i]), "kit-many-%u", i);
+		kit_enroll(user[i], 1000);
+		u[i] = kit_open(user[i]);
+		box[i] = kit_box(u[i], "INBOX", NULL);
+	}
+	/* Handle KIT_MANY_USERS + k is a second session of user k. */
+	for (i = 0; i < 10; i++) {
+		u[KIT_MANY_USERS + i] = kit_open(user[i]);
+		box[KIT_MANY_USERS + i] = kit_box(u[KIT_MANY_USERS + i], "INBOX", NULL);
+	}
+	for (round = 0; round < 2; round++) {
+		/* 37 is prime to 80: every user once, scattered. */
+		for (i = 0; i < KIT_MANY_USERS; i++) {
+			unsigned k = (i * 37) % KIT_MANY_USERS;
+
+			uid[k] = kit_append_gen(u[k], "INBOX", round * 1000 + k, 300 + k, 0);
+		}
+		for (i = 0; i < KIT_MANY_USERS + 10; i++) {
+			unsigned k = i % KIT_MANY_USERS;
+			struct kit_recs recs = { 0 };
+			struct vimap_mailbox_info info;
+			size_t len;
+			char *msg = kit_message(round * 1000 + k, 300 + k, &len);
+
+			ck_assert_uint_eq(kit_status(u[i], "INBOX").messages, round + 1);
+			KIT_OK(kit_ops->mailbox_sync(box[i], 0, 0, kit_rec_cb, NULL, &recs, &info,
+						     &err), err);
+			ck_assert_uint_eq(recs.n, round + 1);
+			ck_assert_uint_eq(recs.v[round].m.uid, uid[k]);
+			ck_assert_uint_eq(info.messages, round + 1);
+			kit_check_bytes(box[i], uid[k], msg, len);
+			kit_recs_free(&recs);
+			free(msg);
+		}
+	}
+	for (i = 0; i < KIT_MANY_USERS + 10; i++) {
+		kit_ops->mailbox_close(box[i]);
+		if (i >= KIT_MANY_USERS)
+			kit_ops->user_close(u[i]);
+	}
+	for (i = 0; i < KIT_MANY_USERS; i++)
+		kit_done(user[i], u[i]);
+}
+END_TEST
+
+/* What the nested-call callbacks use. */
+struct kit_nested {
+	void *u, *box, *other_box;
+	unsigned records, opened, fetched;
+	int failed;
+	char error[256];
+};
+
+/* A fetch callback that reads the message's bytes through the same box,
+   the status of the same user, and a record of another box of the same
+   user, as the kernel's FETCH BODY[] and SEARCH do. */
+static int kit_nested_cb(void *ctx, const struct vimap_message *m)
+{
+	struct kit_nested *n = ctx;
+	struct vimap_storage_error err = { 0, NULL };
+	struct vimap_message_data md;
+	struct vimap_mailbox_info info;
+	struct kit_recs recs = { 0 };
+	uint32_t one = 1;
+
+	n->records++;
+	memset(&md, 0, sizeof(md));
+	if (kit_ops->open_message(n->box, m->uid, &md, &err) < 0 || md.size != m->size) {
+		snprintf(n->error, sizeof(n->error), "open_message(%u): %s", m->uid,
+			 err.text != NULL ? err.text : "wrong size");
+		n->failed = 1;
+		return 0;
+	}
+	kit_ops->close_message(n->box, &md);
+	n->opened++;
+	if (kit_ops->mailbox_status(n->u, "INBOX", &info, &err) < 0 ||
+	    kit_ops->fetch(n->other_box, &one, 1, VIMAP_WANT_CACHE, kit_rec_cb, &recs, &err) < 0) {
+		snprintf(n->error, sizeof(n->error), "nested call: %s", err.text);
+		n->failed = 1;
+	}
+	n->fetched += recs.n;
+	kit_recs_free(&recs);
+	return 0;
+}
+
+/* Plugin calls made from inside a sync or fetch callback (same box, same
+   user, another box of the user) work, and the outer call still reports
+   every record. */
+START_TEST(test_nested_calls)
+{
+	const char *user = "kit-nested";
+	struct vimap_storage_error err = { 0, NULL };
+	struct kit_nested n;
+	uint32_t uids[20];
+	unsigned i;
+	void *u;
+
+	kit_enroll(user, 10000);
+	u = kit_open(user);
+	for (i = 0; i < 20; i++)
+		uids[i] = kit_append_gen(u, "INBOX", i, 200 + i * 50, 0);
+	kit_append_gen(u, "Sent", 99, 300, 0);
+	memset(&n, 0, sizeof(n));
+	n.u = u;
+	n.box = kit_box(u, "INBOX", NULL);
+	n.other_box = kit_box(u, "Sent", NULL);
+	KIT_OK(kit_ops->fetch(n.box, uids, 20, 0, kit_nested_cb, &n, &err), err);
+	ck_assert_msg(!n.failed, "%s", n.error);
+	ck_assert_uint_eq(n.records, 20);
+	ck_assert_uint_eq(n.opened, 20);
+	ck_assert_uint_eq(n.fetched, 20);
+	n.records = n.opened = n.fetched = 0;
+	KIT_OK(kit_ops->mailbox_sync(n.box, 0, 0, kit_nested_cb, NULL, &n, NULL, &err), err);
+	ck_assert_msg(!n.failed, "%s", n.error);
+	ck_assert_uint_eq(n.records, 20);
+	ck_assert_uint_eq(n.opened, 20);
+	kit_ops->mailbox_close(n.other_box);
+	kit_ops->mailbox_close(n.box);
+	kit_done(user, u);
+}
+END_TEST
+
 /* ---- concurrency ---- */
 
 struct kit_thread {
@@ -1545,10 +1756,13 @@ static Suite *kit_suite(void)
 	tcase_add_test(api, test_sync_since);
 	tcase_add_test(api, test_claim_recent);
 	tcase_add_test(api, test_status_counts);
+	tcase_add_test(api, test_status_recent);
+	tcase_add_test(api, test_nested_calls);
 	suite_add_tcase(s, api);
 	tcase_add_checked_fixture(stress, kit_setup, kit_teardown);
 	tcase_set_timeout(stress, 300);
 	tcase_add_test(stress, test_concurrent_sessions);
+	tcase_add_test(stress, test_many_sessions);
 	tcase_add_test(stress, test_crash_safety);
 	suite_add_tcase(s, stress);
 	return s;
