@@ -220,8 +220,10 @@ uint32_t mailbox_view_claim_recent(struct mailbox_view *v, const struct vimap_st
 	struct vimap_storage_error err;
 	uint32_t first, i;
 
-	/* EXAMINE never takes \Recent away from other sessions. */
-	if (v->readonly) {
+	/* EXAMINE never takes \Recent away from other sessions; and with no
+	   message past the first recent UID there is nothing to claim (a
+	   claim is a write transaction: not worth one per SELECT). */
+	if (v->readonly || v->info.first_recent_uid >= v->info.uidnext) {
 		first = v->info.first_recent_uid;
 	} else if (ops->claim_recent(v->box, &first, &err) < 0) {
 		return mailbox_view_recent_count(v);

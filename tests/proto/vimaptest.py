@@ -146,10 +146,10 @@ class Server:
     def connect(self):
         return Conn(self.port)
 
-    def vimap(self, *args, stdin=None, check=True):
+    def vimap(self, *args, stdin=None, check=True, timeout=60):
         """Runs the `vimap` command against this server's admin socket."""
         proc = subprocess.run([VIMAP, "--socket", self.admin_socket] + list(args),
-                              input=stdin, capture_output=True, text=True, timeout=60)
+                              input=stdin, capture_output=True, text=True, timeout=timeout)
         if check and proc.returncode != 0:
             raise RuntimeError("vimap %s failed: %s" % (" ".join(args), proc.stderr))
         return proc
