@@ -115,12 +115,40 @@ def rss_kb(pid):
     return 0
 
 
-def timed(label, fn):
-    t = time.perf_counter()
-    out = fn()
-    ms = (time.perf_counter() - t) * 1000
-    print(f"  {label:<34} {ms:9.1f} ms")
-    return out
+def _cmd_bulk(self, text):
+    """Sends a command and reads its whole response as raw bytes, looking
+    only at the newest bytes for the tagged line: the timing then measures
+    the server, not a client parsing 100,000 lines."""
+    self.n += 1
+    tag = b"t%d" % self.n
+    self.sock.sendall(tag + b" " + text + b"\r\n")
+    data = bytearray(b"\r\n" + self.buf)  # a lone tagged line has no CRLF before it
+    self.buf = b""
+    end = b"\r\n" + tag + b" "
+    while True:
+        idx = data.find(end, max(0, len(data) - (1 << 20) - len(end)))
+        if idx >= 0 and data.find(b"\r\n", idx + len(end)) >= 0:
+            if not data[idx + len(end):].startswith(b"OK"):
+                raise RuntimeError(bytes(data[idx:idx + 200]))
+            return len(data)
+        chunk = self.sock.recv(1 << 22)
+        if not chunk:
+            raise EOFError
+        data += chunk
+
+
+Client.cmd_bulk = _cmd_bulk
+
+
+def timed(label, fn, repeat=1):
+    """Runs fn `repeat` times; prints the first (cold) and the best time."""
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    extra = f"   (best of {repeat}: {min(times):.1f} ms)" if repeat > 1 else ""
+    print(f"  {label:<34} {times[0]:9.1f} ms{extra}")
 
 
 def bench_mailbox(args):
@@ -135,14 +163,14 @@ def bench_mailbox(args):
     print(f"populated {n} messages in {time.perf_counter() - t:.1f} s")
     c2 = Client(srv.port)
     c2.cmd(b"LOGIN big pw")
-    timed("SELECT INBOX", lambda: c2.cmd(b"SELECT INBOX"))
-    timed("UID FETCH 1:* (FLAGS)", lambda: c2.cmd(b"UID FETCH 1:* (FLAGS)"))
-    timed("FETCH 1:* (ENVELOPE)", lambda: c2.cmd(b"FETCH 1:* (ENVELOPE)"))
-    timed("UID SEARCH SUBJECT x", lambda: c2.cmd(b"UID SEARCH SUBJECT nomatchx"))
-    timed("UID SEARCH BODY x", lambda: c2.cmd(b"UID SEARCH BODY nomatchx"))
-    timed("STORE 1:* +FLAGS (\\Seen)", lambda: c2.cmd(b"STORE 1:* +FLAGS.SILENT (\\Seen)"))
-    c2.cmd(b"STORE 1:%d +FLAGS.SILENT (\\Deleted)" % (n // 10))
-    timed("EXPUNGE of 10%", lambda: c2.cmd(b"EXPUNGE"))
+    timed("SELECT INBOX", lambda: c2.cmd_bulk(b"SELECT INBOX"), repeat=3)
+    timed("UID FETCH 1:* (FLAGS)", lambda: c2.cmd_bulk(b"UID FETCH 1:* (FLAGS)"), repeat=3)
+    timed("FETCH 1:* (ENVELOPE)", lambda: c2.cmd_bulk(b"FETCH 1:* (ENVELOPE)"), repeat=3)
+    timed("UID SEARCH SUBJECT x", lambda: c2.cmd_bulk(b"UID SEARCH SUBJECT nomatchx"), repeat=3)
+    timed("UID SEARCH BODY x", lambda: c2.cmd_bulk(b"UID SEARCH BODY nomatchx"), repeat=3)
+    timed("STORE 1:* +FLAGS (\\Seen)", lambda: c2.cmd_bulk(b"STORE 1:* +FLAGS.SILENT (\\Seen)"))
+    c2.cmd_bulk(b"STORE 1:%d +FLAGS.SILENT (\\Deleted)" % (n // 10))
+    timed("EXPUNGE of 10%", lambda: c2.cmd_bulk(b"EXPUNGE"))
     print(f"  server VmRSS {rss_kb(srv.proc.pid) / 1024:.1f} MB")
     srv.stop()
 
