@@ -18,25 +18,10 @@ int localfs_box_open(void *user, const char *name, void **box_r,
 {
 	struct localfs_user *u = user;
 	struct localfs_box *box;
-	struct localfs_conn *c;
 	struct localfs_mbox mb;
-	int found;
 
-	if (localfs_pool_get(u, &c, err) < 0)
+	if (localfs_mailbox_lookup(u, "mailbox_open", name, &mb, err) < 0)
 		return -1;
-	if ((found = localfs_db_begin_read(&c->db, err)) == 0) {
-		found = localfs_db_mbox_get(&c->db, name, &mb, err);
-		if (found > 0 && !mb.noselect && localfs_db_mbox_recent(&c->db, &mb, err) < 0)
-			found = -1;
-		localfs_db_end_read(&c->db);
-	}
-	localfs_pool_put(&c);
-	if (found < 0)
-		return -1;
-	if (!found || mb.noselect)
-		return localfs_fail(err, VIMAP_STORAGE_ERR_NONEXISTENT,
-				    "mailbox_open(%s) failed: %s", name,
-				    found ? "a \\Noselect node" : "no such mailbox");
 	box = xcalloc(1, sizeof(*box));
 	box->user = u;
 	box->id = mb.id;

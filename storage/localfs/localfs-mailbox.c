@@ -244,30 +244,39 @@ int localfs_mailbox_subscribe(void *user, const char *name, int on,
 	return ret;
 }
 
-int localfs_mailbox_status(void *user, const char *name,
-			   struct vimap_mailbox_info *info_r,
-			   struct vimap_storage_error *err)
+int localfs_mailbox_lookup(struct localfs_user *user, const char *call, const char *name,
+			   struct localfs_mbox *mb_r, struct vimap_storage_error *err)
 {
 	struct localfs_conn *c;
-	struct localfs_mbox mb;
 	int found;
 
 	if (localfs_pool_get(user, &c, err) < 0)
 		return -1;
 	/* One snapshot: the counters and the recent count agree. */
 	if ((found = localfs_db_begin_read(&c->db, err)) == 0) {
-		found = localfs_db_mbox_get(&c->db, name, &mb, err);
-		if (found > 0 && !mb.noselect && localfs_db_mbox_recent(&c->db, &mb, err) < 0)
+		found = localfs_db_mbox_get(&c->db, name, mb_r, err);
+		if (found > 0 && !mb_r->noselect && localfs_db_mbox_recent(&c->db, mb_r, err) < 0)
 			found = -1;
 		localfs_db_end_read(&c->db);
 	}
 	localfs_pool_put(&c);
 	if (found < 0)
 		return -1;
-	if (!found || mb.noselect)
+	if (!found || mb_r->noselect)
 		return localfs_fail(err, VIMAP_STORAGE_ERR_NONEXISTENT,
-				    "mailbox_status(%s) failed: %s", name,
+				    "%s(%s) failed: %s", call, name,
 				    found ? "a \\Noselect node" : "no such mailbox");
+	return 0;
+}
+
+int localfs_mailbox_status(void *user, const char *name,
+			   struct vimap_mailbox_info *info_r,
+			   struct vimap_storage_error *err)
+{
+	struct localfs_mbox mb;
+
+	if (localfs_mailbox_lookup(user, "mailbox_status", name, &mb, err) < 0)
+		return -1;
 	localfs_mailbox_info(&mb, info_r);
 	return 0;
 }

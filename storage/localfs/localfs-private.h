@@ -358,6 +358,11 @@ int localfs_mailbox_delete(void *user, const char *name,
 			   struct vimap_storage_error *err);
 int localfs_mailbox_rename(void *user, const char *from, const char *to,
 			   struct vimap_storage_error *err);
+/* The row of a selectable mailbox `name`, with its recent count, read in
+   one snapshot; NONEXISTENT (naming `call`) for a missing or \Noselect
+   one.  0 or -1. */
+int localfs_mailbox_lookup(struct localfs_user *user, const char *call, const char *name,
+			   struct localfs_mbox *mb_r, struct vimap_storage_error *err);
 int localfs_mailbox_status(void *user, const char *name,
 			   struct vimap_mailbox_info *info_r,
 			   struct vimap_storage_error *err);
