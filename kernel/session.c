@@ -1,5 +1,4 @@
 #include "autoconfig.h"
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include "mailbox-view.h"
 #include "server.h"
 #include "session.h"
+#include "userid.h"
 #include "xalloc.h"
 
 const struct vimap_storage_ops *session_storage(void **state_r)
@@ -22,22 +22,7 @@ const struct vimap_storage_ops *session_storage(void **state_r)
 
 int session_canonical_user(const char *user, size_t len, char out[65])
 {
-	size_t i;
-
-	if (len == 0 || len > 64)
-		return -1;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)user[i];
-
-		if (!isalnum(c) && c != '.' && c != '_' && c != '-' && c != '+' && c != '@')
-			return -1;
-		out[i] = (char)tolower(c);
-	}
-	out[len] = '\0';
-	/* "." and ".." would be path components in a file store. */
-	if (strcmp(out, ".") == 0 || strcmp(out, "..") == 0)
-		return -1;
-	return 0;
+	return userid_canonical(user, len, out);
 }
 
 struct session *session_create(struct client *c)

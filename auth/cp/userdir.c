@@ -1,6 +1,5 @@
 #include "autoconfig.h"
 #include <crypt.h>
-#include <ctype.h>
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -8,25 +7,14 @@
 #include <string.h>
 #include "error.h"
 #include "userdir.h"
+#include "userid.h"
 #include "xalloc.h"
 
 #define USERDIR_PLAIN "{PLAIN}"
 
 int userdir_canonical_user(const char *user, char out[USERDIR_MAX_USER + 1])
 {
-	size_t i, len = strlen(user);
-
-	if (len == 0 || len > USERDIR_MAX_USER)
-		return -1;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)user[i];
-
-		if (!isalnum(c) && c != '.' && c != '_' && c != '-' && c != '+' && c != '@')
-			return -1;
-		out[i] = (char)tolower(c);
-	}
-	out[len] = '\0';
-	return 0;
+	return userid_canonical(user, strlen(user), out);
 }
 
 static int userdir_cmp(const void *a, const void *b)

@@ -10,8 +10,9 @@
 #define VIMAP_USERDIR_H
 
 #include <stddef.h>
+#include "userid.h"
 
-#define USERDIR_MAX_USER 64
+#define USERDIR_MAX_USER USERID_MAX
 
 struct userdir_entry {
 	char *user;   /* lower case */
@@ -24,9 +25,9 @@ struct userdir {
 	size_t plaintext_count;        /* entries with {PLAIN} secrets */
 };
 
-/* Lower-cases `user` into `out` (USERDIR_MAX_USER + 1 bytes).  Returns 0,
-   or -1 when it is empty, too long or holds a character other than
-   letters, digits and . _ - + @. */
+/* Lower-cases `user` into `out` (USERDIR_MAX_USER + 1 bytes) by the one
+   user-id rule (kernel/userid.h).  Returns 0, or -1 when it cannot be a
+   user id. */
 int userdir_canonical_user(const char *user, char out[USERDIR_MAX_USER + 1]);
 
 /* Reads the file at `path`.  Returns 0 and a directory the caller frees
