@@ -71,15 +71,16 @@ static int imap_search_header(void *arg, const struct imap_msg *msg, const char 
 {
 	struct search_ctx *ctx = arg;
 	const struct vimap_storage_ops *ops = session_storage(NULL);
-	struct message_cache_view view;
 	struct vimap_storage_error err;
 	struct vimap_message_data data;
 	struct imap_msg copy;
-	const char *error;
+	const char *headers;
+	size_t headers_len;
 	int ret;
 
-	if (msg->cache != NULL && message_cache_open(msg->cache, msg->cache_size, &view, &error) == 0 &&
-	    (ret = message_cache_header(&view, field, out)) >= 0)
+	if (msg->cache != NULL &&
+	    message_cache_search_headers(msg->cache, msg->cache_size, &headers, &headers_len) == 0 &&
+	    (ret = message_cache_header_in(headers, headers_len, field, out)) >= 0)
 		return ret;
 	if (msg->data != NULL)
 		return imap_search_source_from_data.header(ctx->data_ctx, msg, field, out);

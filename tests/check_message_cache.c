@@ -506,6 +506,18 @@ START_TEST(test_search_headers)
 	/* kept but absent; not kept at all */
 	ck_assert_int_eq(message_cache_header(&view, "cc", &out), 0);
 	ck_assert_int_eq(message_cache_header(&view, "X-Other", &out), -1);
+	/* the fast path finds the same lines without the checksum ... */
+	{
+		const char *h;
+		size_t hlen;
+
+		strbuf_reset(&out);
+		ck_assert_int_eq(message_cache_search_headers(blob.data, blob.len, &h, &hlen), 0);
+		ck_assert_int_eq(message_cache_header_in(h, hlen, "to", &out), 1);
+		ck_assert_str_eq(out.data, "a@example.org\nb@example.org");
+		/* ... and a blob cut short is refused, not overread */
+		ck_assert_int_eq(message_cache_search_headers(blob.data, 12, &h, &hlen), -1);
+	}
 	strbuf_free(&blob);
 	strbuf_free(&out);
 }

@@ -544,3 +544,34 @@ int message_cache_header(const struct message_cache_view *view, const char *fiel
 	}
 	return found;
 }
+
+int message_cache_search_headers(const void *blob, size_t size, const char **headers_r,
+				 size_t *len_r)
+{
+	const unsigned char *b = blob;
+	struct reader r;
+	size_t msize;
+	const char *skip;
+	size_t skip_len;
+
+	if (blob == NULL || size < 1 + CACHE_CHECKSUM_SIZE || b[0] != MESSAGE_CACHE_VERSION)
+		return -1;
+	r.p = b + 1;
+	r.end = b + size - CACHE_CHECKSUM_SIZE;
+	if (!get_varint(&r, &msize) || !get_string(&r, &skip, &skip_len) ||
+	    !get_string(&r, &skip, &skip_len) || !get_string(&r, &skip, &skip_len) ||
+	    !get_string(&r, headers_r, len_r))
+		return -1;
+	return 0;
+}
+
+int message_cache_header_in(const char *headers, size_t headers_len, const char *field,
+			    struct strbuf *out)
+{
+	struct message_cache_view view;
+
+	memset(&view, 0, sizeof(view));
+	view.search_headers = headers;
+	view.search_headers_len = headers_len;
+	return message_cache_header(&view, field, out);
+}

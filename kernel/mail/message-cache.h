@@ -97,4 +97,15 @@ int message_cache_find_section(const struct message_cache_view *view,
 int message_cache_header(const struct message_cache_view *view, const char *field,
 			 struct strbuf *out);
 
+/* SEARCH's fast path: the search-header lines of a blob without checking
+   its checksum or part tree (SEARCH SUBJECT over 100,000 messages must not
+   hash 100,000 blobs).  Every length is still bounds-checked, so a damaged
+   blob can give a wrong match, never a read outside it.  0, or -1 when the
+   blob is not of this version or is cut short. */
+int message_cache_search_headers(const void *blob, size_t size, const char **headers_r,
+				 size_t *len_r);
+/* message_cache_header() on lines found by message_cache_search_headers(). */
+int message_cache_header_in(const char *headers, size_t headers_len, const char *field,
+			    struct strbuf *out);
+
 #endif
