@@ -47,13 +47,19 @@ static void log_write(int level, const char *subsystem, const char *fmt,
 static void log_write(int level, const char *subsystem, const char *fmt,
 		      va_list ap)
 {
-	char line[2048], stamp[32];
+	char line[2048], stamp[32], *p;
 	int n;
 	struct tm tm;
 	time_t now;
 
 	n = snprintf(line, sizeof(line), "%s: ", subsystem);
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	/* Log lines carry what clients sent (user ids, mailbox names); a CR,
+	   LF or other control byte in them must not forge a line of its own. */
+	for (p = line; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	}
 	if (log_use_syslog) {
 		syslog(log_syslog_priority(level), "%s", line);
 		return;

@@ -74,6 +74,20 @@ class Login(ImapBase):
         self.assertIn("not enrolled", log)
         self.assertNotIn("wonderland", log)
 
+    def test_client_text_cannot_forge_log_lines(self):
+        c = self.srv.connect()
+        c.readline()
+        # a literal user id may hold CR LF: it must not start a log line
+        user = "x\r\n2026-01-01T00:00:00Z vimapd[1] info: forged"
+        c.send("f1 LOGIN {%d}\r\n" % len(user))
+        self.assertTrue(c.readline().startswith("+"))
+        c.send(user + " pw\r\n")
+        lines = c.until_tagged("f1")
+        self.assertIn("AUTHENTICATIONFAILED", lines[-1])
+        log = self.srv.wait_log("login of 'x??2026")
+        self.assertIn("login of 'x??2026", log)
+        self.assertNotIn("\n2026-01-01T00:00:00Z", log)
+
     def test_authenticate_plain_with_initial_response(self):
         c = self.srv.connect()
         c.readline()
