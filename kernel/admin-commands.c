@@ -23,6 +23,7 @@
 #include "config.h"
 #include "log.h"
 #include "server.h"
+#include "sources.h"
 #include "session.h"
 #include "stats.h"
 #include "strbuf.h"
@@ -243,7 +244,14 @@ static json_t *admin_shutdown(const char *const *args, unsigned argc)
 
 static json_t *admin_cmd_start(const char *const *args, unsigned argc)
 {
-	return admin_fail("START: no delivery source is configured (key 'delivery')");
+	const char *error;
+	int added;
+
+	if ((added = sources_add_reader(&error)) < 0)
+		return admin_fail("START: %s", error);
+	stats_add(STATS_READER_THREADS, added);
+	return admin_ok(NULL, "one more reader thread started for %d delivery source%s",
+			added, added == 1 ? "" : "s");
 }
 
 /* CP runs at most this long and returns at most this much output. */

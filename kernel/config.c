@@ -501,7 +501,7 @@ enum top_key {
 	K_FILEPOOLID, K_BADFILEID, K_MAILORIGINID, K_TRACE, K_AUTHENTICATE,
 	K_PORT, K_READERTHREADS, K_IDLETIMEOUT, K_ENROLLDEFAULTS,
 	K_ADMINISTRATORS, K_LISTEN_ADDRESS, K_PLUGIN_DIR, K_STORAGE,
-	K_DELIVERY, K_XLATE_TABLE, K_IO_THREADS, K_WORKER_THREADS,
+	K_DELIVERY, K_XLATE, K_XLATE_TABLE, K_IO_THREADS, K_WORKER_THREADS,
 	K_MAX_LITERAL, K_LOG, K_ADMIN_SOCKET, K_ADMIN_CP, K_PLUGINS, K_COUNT
 };
 
@@ -514,7 +514,7 @@ static const char *const top_names[K_COUNT] = {
 	[K_ADMINISTRATORS] = "administrators",
 	[K_LISTEN_ADDRESS] = "listen_address", [K_PLUGIN_DIR] = "plugin_dir",
 	[K_STORAGE] = "storage", [K_DELIVERY] = "delivery",
-	[K_XLATE_TABLE] = "xlate_table", [K_IO_THREADS] = "io_threads",
+	[K_XLATE] = "xlate", [K_XLATE_TABLE] = "xlate_table", [K_IO_THREADS] = "io_threads",
 	[K_WORKER_THREADS] = "worker_threads", [K_MAX_LITERAL] = "max_literal",
 	[K_LOG] = "log", [K_ADMIN_SOCKET] = "admin_socket", [K_ADMIN_CP] = "admin_cp",
 	[K_PLUGINS] = "plugins",
@@ -765,6 +765,10 @@ static const struct list_rule delivery_rule = {
 	0, UINT_MAX, is_name, "a plugin name ([a-z0-9_-], at most 64 characters)", "plugins"
 };
 
+static const struct list_rule xlate_rule = {
+	1, 16, is_name, "a plugin name ([a-z0-9_-], at most 64 characters)", "plugins"
+};
+
 static int load_seed_statements(const struct loader *ld, yaml_node_t **v,
 				struct vimap_config *cfg)
 {
@@ -797,6 +801,8 @@ static int load_vimap_keys(const struct loader *ld, yaml_node_t **v,
 	    load_plugin_name(ld, v[K_STORAGE], "storage", &cfg->storage) < 0 ||
 	    get_list(ld, v[K_DELIVERY], "delivery", &delivery_rule,
 		     &cfg->delivery, &cfg->delivery_count) < 0 ||
+	    get_list(ld, v[K_XLATE], "xlate", &xlate_rule,
+		     &cfg->xlate, &cfg->xlate_count) < 0 ||
 	    get_string(ld, v[K_XLATE_TABLE], "xlate_table", &cfg->xlate_table) < 0 ||
 	    get_unsigned(ld, v[K_IO_THREADS], "io_threads", 0, 256, &cfg->io_threads) < 0 ||
 	    get_unsigned(ld, v[K_WORKER_THREADS], "worker_threads", 1, 1024,
@@ -850,6 +856,13 @@ static void set_defaults(struct vimap_config *cfg)
 	cfg->listen_address = xstrdup("0.0.0.0");
 	cfg->plugin_dir = xstrdup(PKGLIBDIR);
 	cfg->storage = xstrdup("localfs");
+	/* The seed's look-up order asks site table files first, then
+	   code pages iconv knows, then the compiled-in table. */
+	cfg->xlate = xcalloc(3, sizeof(*cfg->xlate));
+	cfg->xlate[0] = xstrdup("tcpxlbin");
+	cfg->xlate[1] = xstrdup("iconv");
+	cfg->xlate[2] = xstrdup("builtin");
+	cfg->xlate_count = 3;
 	cfg->io_threads = 0;
 	cfg->worker_threads = 8;
 	cfg->max_literal = 64 * 1024 * 1024;
@@ -1046,6 +1059,7 @@ void config_free(struct vimap_config **config)
 	free(cfg->plugin_dir);
 	free(cfg->storage);
 	list_free(&cfg->delivery, &cfg->delivery_count);
+	list_free(&cfg->xlate, &cfg->xlate_count);
 	free(cfg->xlate_table);
 	free(cfg->log_target);
 	free(cfg->admin_socket);

@@ -39,6 +39,9 @@ struct vimap_config {
 	char *storage;               /* storage plugin, default "localfs" */
 	char **delivery;             /* delivery source plugins, default none */
 	unsigned delivery_count;
+	char **xlate;                /* xlate plugins asked, in order; default
+					tcpxlbin, iconv, builtin */
+	unsigned xlate_count;
 	char *xlate_table;           /* translate table name, NULL = look-up order */
 	unsigned io_threads;         /* 0 = one per CPU */
 	unsigned worker_threads;     /* default 8 */

@@ -4,13 +4,17 @@
 #include <stdio.h>
 #include <string.h>
 #include "config.h"
+#include "deliver.h"
 #include "error.h"
 #include "host.h"
 #include "loader.h"
 #include "log.h"
+#include "mailbox-notify.h"
+#include "sources.h"
 #include "stats.h"
 #include "trace.h"
 #include "workers.h"
+#include "xlate.h"
 
 static struct workers *_Atomic host_workers;
 
@@ -106,8 +110,21 @@ static int host_submit(struct vimap_plugin_ctx *ctx, vimap_work_cb *work_cb,
 static const struct vimap_config *_Atomic host_config;
 static const char *_Atomic host_server_name;
 
+/* Settings that are lists or numbers in the configuration, as strings. */
+static char host_origins[CONFIG_MAX_ORIGINS * 66];
+static char host_readerthreads[16];
+
 void host_set_config(const struct vimap_config *config, const char *server_name)
 {
+	unsigned i;
+	size_t len = 0;
+
+	host_origins[0] = '\0';
+	for (i = 0; config != NULL && i < config->mailoriginid_count; i++)
+		len += (size_t)snprintf(host_origins + len, sizeof(host_origins) - len,
+					"%s%s", i > 0 ? " " : "", config->mailoriginid[i]);
+	snprintf(host_readerthreads, sizeof(host_readerthreads), "%u",
+		 config != NULL ? config->readerthreads : 1);
 	atomic_store(&host_config, config);
 	atomic_store(&host_server_name, server_name);
 }
@@ -124,7 +141,44 @@ static const char *host_setting(struct vimap_plugin_ctx *ctx, const char *key)
 		return cfg->badfileid;
 	if (strcmp(key, "servername") == 0)
 		return atomic_load(&host_server_name);
+	if (strcmp(key, "mailoriginid") == 0)
+		return host_origins;
+	if (strcmp(key, "readerthreads") == 0)
+		return host_readerthreads;
 	return NULL;
+}
+
+static int host_user_enrolled(struct vimap_plugin_ctx *ctx, const char *user,
+			      const char **error_r)
+{
+	return deliver_user_enrolled(user, error_r);
+}
+
+static enum vimap_deliver_result host_deliver(struct vimap_plugin_ctx *ctx,
+					      const struct vimap_delivery *msg,
+					      const char **error_r)
+{
+	return deliver_message(msg, error_r);
+}
+
+static int host_xlate_table(struct vimap_plugin_ctx *ctx, unsigned char to_ascii[256],
+			    unsigned char to_ebcdic[256], const char **name_r,
+			    const char **error_r)
+{
+	const struct xlate_table *t = sources_xlate_table();
+
+	if (t == NULL)
+		return error_set(error_r, "xlate_table() failed: no translate table is loaded");
+	memcpy(to_ascii, t->to_ascii, 256);
+	memcpy(to_ebcdic, t->to_ebcdic, 256);
+	*name_r = t->name;
+	return 0;
+}
+
+static void host_mailbox_changed(struct vimap_plugin_ctx *ctx, const char *user,
+				 const char *mailbox)
+{
+	notify_changed(user, mailbox, NULL);
 }
 
 static const struct vimap_host host = {
@@ -141,6 +195,10 @@ static const struct vimap_host host = {
 	.counter_add = host_counter_add,
 	.submit = host_submit,
 	.setting = host_setting,
+	.user_enrolled = host_user_enrolled,
+	.deliver = host_deliver,
+	.xlate_table = host_xlate_table,
+	.mailbox_changed = host_mailbox_changed,
 };
 
 const struct vimap_host *host_table(void)

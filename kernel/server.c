@@ -17,6 +17,7 @@
 #include "loader.h"
 #include "log.h"
 #include "server.h"
+#include "sources.h"
 #include "workers.h"
 #include "xalloc.h"
 
@@ -227,6 +228,8 @@ int server_start(struct vimap_config *config, const char **error_r)
 		return -1;
 	if (server_start_threads(error_r) < 0)
 		return -1;
+	if (sources_start(config, error_r) < 0)
+		return -1;
 	if (admin_start(config, error_r) < 0 || console_start(error_r) < 0)
 		return -1;
 	log_info("server", "listening on %s port %u with %u I/O threads and %u workers",
@@ -256,6 +259,8 @@ void server_stop(void)
 	server.shutting_down = 1;
 	admin_stop();
 	console_stop();
+	/* Deliveries in flight finish while the store is still open. */
+	sources_stop();
 	for (i = 0; i < server.thread_count; i++)
 		(void)ioloop_post(server.threads[i].loop, server_thread_shutdown,
 				  &server.threads[i]);

@@ -20,7 +20,7 @@ static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const stats_kernel_names[STATS_KERNEL_COUNT] = {
 	"connections.now", "connections.total", "logins.ok", "logins.failed",
-	"bytes.in", "bytes.out", "idle.timeouts"
+	"bytes.in", "bytes.out", "idle.timeouts", "reader_threads"
 };
 
 void stats_init(void)
@@ -28,7 +28,7 @@ void stats_init(void)
 	unsigned i, id;
 
 	for (i = 0; i < STATS_KERNEL_COUNT; i++)
-		(void)stats_register(stats_kernel_names[i], i == STATS_CONNECTIONS_NOW,
+		(void)stats_register(stats_kernel_names[i], i == STATS_CONNECTIONS_NOW || i == STATS_READER_THREADS,
 				     &id, NULL);
 }
 

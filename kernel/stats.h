@@ -17,6 +17,7 @@ enum stats_kernel_counter {
 	STATS_BYTES_IN,
 	STATS_BYTES_OUT,
 	STATS_IDLE_TIMEOUTS,
+	STATS_READER_THREADS,     /* a gauge: readers of the delivery sources */
 	STATS_KERNEL_COUNT
 };
 

@@ -16,15 +16,20 @@ struct refusal_case {
 	const char *expect[3];     /* substrings the one-line error must hold */
 };
 
+/* The version strings the loader prints, from the ABI numbers. */
+#define ABI_STR_(x) #x
+#define ABI_STR(x) ABI_STR_(x)
+#define KERNEL_ABI "kernel ABI " ABI_STR(VIMAP_ABI_MAJOR) "." ABI_STR(VIMAP_ABI_MINOR)
+
 static const struct refusal_case refusals[] = {
 	/* another ABI major: both versions named */
-	{ "fixmajor", VIMAP_PLUGIN_AUTH, { "fixmajor.so", "plugin ABI 2.0", "kernel ABI 1.0" } },
+	{ "fixmajor", VIMAP_PLUGIN_AUTH, { "fixmajor.so", "plugin ABI 2.", KERNEL_ABI } },
 	/* a newer minor than the kernel's */
-	{ "fixminor", VIMAP_PLUGIN_AUTH, { "fixminor.so", "plugin ABI 1.1", "kernel ABI 1.0" } },
+	{ "fixminor", VIMAP_PLUGIN_AUTH, { "fixminor.so", "plugin ABI 1.", KERNEL_ABI } },
 	/* same numbers, another build signature */
 	{ "fixsig", VIMAP_PLUGIN_AUTH, { "fixsig.so", "'vimap-other-build'", VIMAP_BUILD_SIGNATURE } },
 	/* a shared object without the descriptor */
-	{ "fixnosym", VIMAP_PLUGIN_AUTH, { "fixnosym.so", "no 'vimap_plugin' descriptor", "kernel ABI 1.0" } },
+	{ "fixnosym", VIMAP_PLUGIN_AUTH, { "fixnosym.so", "no 'vimap_plugin' descriptor", KERNEL_ABI } },
 	/* a storage plugin configured as the auth plugin */
 	{ "fixkind", VIMAP_PLUGIN_AUTH, { "fixkind.so", "is a storage plugin", "configured as auth" } },
 	/* no such file */

@@ -4,7 +4,7 @@
  * `struct vimap_plugin_ctx *` to the init function of every ops table.
  * Plugins never link kernel symbols; everything they need from the kernel
  * is reached through this table.  Members are only appended; a plugin that
- * wants a member newer than VIMAP_HOST_VERSION 1 checks `host->size` first
+ * wants a member newer than its ABI minor checks `host->size` first
  * (VIMAP_HOST_HAS).
  *
  * Strings handed out by the host (config values) stay valid until the
@@ -49,6 +49,27 @@ typedef void vimap_work_cb(void *arg);
 #else
 #define VIMAP_PRINTF(f, a)
 #endif
+
+/* Results of host->deliver. */
+enum vimap_deliver_result {
+	VIMAP_DELIVER_OK = 0,          /* durable in the mailbox */
+	VIMAP_DELIVER_NOUSER = 1,      /* the user is not enrolled */
+	VIMAP_DELIVER_OVERQUOTA = 2,   /* it does not fit the user's quota */
+	VIMAP_DELIVER_TEMPFAIL = 3,    /* the store is unavailable: try later */
+	VIMAP_DELIVER_TOOBIG = 4,      /* larger than the server accepts */
+	VIMAP_DELIVER_FAILED = 5       /* a permanent failure (error_r says) */
+};
+
+/* One message for host->deliver. */
+struct vimap_delivery {
+	uint32_t size;                 /* sizeof(struct vimap_delivery) as built */
+	const char *user;              /* the recipient's user id, any case */
+	const char *mailbox;           /* NULL for INBOX */
+	int fd;                        /* the message, CRLF line ends, from offset 0 */
+	uint64_t length;               /* its length in octets */
+	int64_t internal_date;         /* seconds since the epoch; 0 = now */
+	const char *source;            /* "spool", "lmtp": for the log */
+};
 
 struct vimap_host {
 	uint32_t version;  /* VIMAP_HOST_VERSION of the kernel */
@@ -96,10 +117,45 @@ struct vimap_host {
 		      void *arg, const char **error_r);
 
 	/* A server-wide setting every plugin may need, by its configuration
-	   key: "filepoolid", "badfileid", "servername".  Returns the value
+	   key: "filepoolid", "badfileid", "servername"; since ABI 1.1 also
+	   "mailoriginid" (the ids, one space between) and "readerthreads"
+	   (decimal).  Returns the value
 	   (valid for the plugin's lifetime) or NULL for an unknown key. */
 	const char *(*setting)(struct vimap_plugin_ctx *ctx, const char *key);
+
+	/* ---- since ABI 1.1: for delivery sources ---- */
+
+	/* 1 when `user` (any case) is enrolled in the store, 0 when it is not
+	   (or is no valid user id), -1 when the store cannot say now (then
+	   error_r says why: answer "try later"). */
+	int (*user_enrolled)(struct vimap_plugin_ctx *ctx, const char *user,
+			     const char **error_r);
+	/* Stores one message in a user's mailbox: the kernel parses it once,
+	   appends it through the storage plugin and wakes the user's sessions
+	   (IDLE sees EXISTS).  Returns VIMAP_DELIVER_OK only once the message
+	   is durable.  May block: call it from the plugin's own threads or
+	   from work given to submit(), never from a thread that must stay
+	   responsive.  The message is read from `msg->fd` (mapped, not
+	   copied into memory); the caller keeps and closes the descriptor. */
+	enum vimap_deliver_result (*deliver)(struct vimap_plugin_ctx *ctx,
+					     const struct vimap_delivery *msg,
+					     const char **error_r);
+	/* The translate table the kernel chose at start-up (the configured
+	   `xlate_table`, else "imap", else "standard", else the built-in one,
+	   asked of the loaded xlate plugins in that order).  Fills both
+	   tables and *name_r (the table's name, valid for the plugin's
+	   lifetime); 0, or -1 when no xlate plugin is loaded. */
+	int (*xlate_table)(struct vimap_plugin_ctx *ctx, unsigned char to_ascii[256],
+			   unsigned char to_ebcdic[256], const char **name_r,
+			   const char **error_r);
+	/* A storage plugin whose store is shared with other vimapd processes
+	   (sfs) calls this when another process changed `mailbox` of `user`:
+	   this process's sessions with it selected then sync (IDLE sees the
+	   change).  Any thread. */
+	void (*mailbox_changed)(struct vimap_plugin_ctx *ctx, const char *user,
+				const char *mailbox);
 };
+
 
 /* True when the kernel's host table has member `m`. */
 #define VIMAP_HOST_HAS(host, m) \

@@ -110,6 +110,12 @@ typedef void vimap_uid_cb(void *ctx, uint32_t uid);
 typedef void vimap_name_cb(void *ctx, const char *name,
 			   const struct vimap_mailbox_info *info);
 
+/* Called once per ACL entry: `identifier` has `rights`. */
+typedef void vimap_acl_cb(void *ctx, const char *identifier, const char *rights);
+/* Called once per link: `name` points at `owner`'s `owner_mailbox`. */
+typedef void vimap_link_cb(void *ctx, const char *name, const char *owner,
+			   const char *owner_mailbox);
+
 /* A message to append.  `data` holds the whole message (CRLF line ends);
    `cache` the kernel's parse blob, stored as is and handed back in
    vimap_message.cache. */
@@ -255,6 +261,34 @@ struct vimap_storage_ops {
 		    const char *dest, int move, uint32_t *uidvalidity_r,
 		    uint32_t *dest_uids_r, vimap_uid_cb *expunged, void *ctx,
 		    struct vimap_storage_error *err);
+
+	/* ---- since ABI 1.1: sharing (SHAREFOLDER, GRANT, RFC 4314 ACL) ----
+	 *
+	 * The plugin only keeps two small tables per user; the kernel does
+	 * everything else (it checks rights, opens the owner's mailbox through
+	 * user_open(owner) for a link, and enforces read-only access).
+	 *
+	 * Rights are RFC 4314 letters in the canonical order "lrswipkxtea".
+	 * Identifiers are canonical user ids or "anyone". */
+
+	/* Calls cb once per ACL entry of the user's own `mailbox` (any
+	   order).  NONEXISTENT when the mailbox does not exist. */
+	int (*acl_list)(void *user, const char *mailbox, vimap_acl_cb *cb,
+			void *ctx, struct vimap_storage_error *err);
+	/* Sets `identifier`'s rights on the user's own `mailbox`; an empty
+	   `rights` removes the entry.  Entries go with the mailbox on delete
+	   and follow it on rename. */
+	int (*acl_set)(void *user, const char *mailbox, const char *identifier,
+		       const char *rights, struct vimap_storage_error *err);
+	/* Makes `name` in the user's mailbox list a link to `owner`'s mailbox
+	   `owner_mailbox`; `owner` NULL removes the link `name` (NONEXISTENT
+	   when there is none).  EXISTS when `name` is already a link; the
+	   kernel has checked it is no mailbox of the user's. */
+	int (*link_set)(void *user, const char *name, const char *owner,
+			const char *owner_mailbox, struct vimap_storage_error *err);
+	/* Calls cb once per link of the user (any order). */
+	int (*link_list)(void *user, vimap_link_cb *cb, void *ctx,
+			 struct vimap_storage_error *err);
 };
 
 #ifdef __cplusplus

@@ -1,0 +1,147 @@
+#include "autoconfig.h"
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <vimap/storage.h>
+#include "config.h"
+#include "deliver.h"
+#include "error.h"
+#include "loader.h"
+#include "log.h"
+#include "mail/message-cache.h"
+#include "mailbox-notify.h"
+#include "server.h"
+#include "strbuf.h"
+#include "userid.h"
+
+static const struct vimap_storage_ops *deliver_storage(void **state_r)
+{
+	struct vimap_plugin_ctx *p = server.storage;
+
+	if (p == NULL || !p->initialized)
+		return NULL;
+	*state_r = p->state;
+	return p->desc->ops;
+}
+
+int deliver_user_enrolled(const char *user, const char **error_r)
+{
+	char id[USERID_MAX + 1];
+	struct vimap_storage_error err;
+	const struct vimap_storage_ops *ops;
+	void *state;
+	int ret;
+
+	if (userid_canonical(user, strlen(user), id) < 0)
+		return 0;
+	if ((ops = deliver_storage(&state)) == NULL)
+		return error_set(error_r, "the store is not open");
+	ret = ops->is_enrolled(state, id, &err);
+	if (ret < 0)
+		return error_set(error_r, "is_enrolled(%s) failed: %s", id, err.text);
+	return ret;
+}
+
+static enum vimap_deliver_result deliver_code(const struct vimap_storage_error *err)
+{
+	switch (err->code) {
+	case VIMAP_STORAGE_ERR_NONEXISTENT:
+		return VIMAP_DELIVER_NOUSER;
+	case VIMAP_STORAGE_ERR_OVERQUOTA:
+		return VIMAP_DELIVER_OVERQUOTA;
+	case VIMAP_STORAGE_ERR_UNAVAILABLE:
+	case VIMAP_STORAGE_ERR_INUSE:
+	case VIMAP_STORAGE_ERR_INTERNAL:
+		/* A store that is down or broken must not bounce mail: the
+		   sender keeps it and tries again. */
+		return VIMAP_DELIVER_TEMPFAIL;
+	default:
+		return VIMAP_DELIVER_FAILED;
+	}
+}
+
+/* Appends data[0..len) with its parse blob to `mailbox` of `id`. */
+static enum vimap_deliver_result deliver_append(const char *id, const char *mailbox,
+						const char *data, size_t len,
+						int64_t date, const char **error_r)
+{
+	struct strbuf blob = STRBUF_INIT;
+	struct vimap_storage_error err;
+	struct vimap_append msg;
+	const struct vimap_storage_ops *ops;
+	void *state, *user = NULL;
+	uint32_t uidvalidity, uid;
+	enum vimap_deliver_result res = VIMAP_DELIVER_OK;
+	struct tm tm;
+	time_t t;
+
+	if ((ops = deliver_storage(&state)) == NULL) {
+		*error_r = "the store is not open";
+		return VIMAP_DELIVER_TEMPFAIL;
+	}
+	if (message_cache_build(data, len, &blob, error_r) < 0)
+		return VIMAP_DELIVER_FAILED;
+	t = date != 0 ? (time_t)date : time(NULL);
+	localtime_r(&t, &tm);
+	memset(&msg, 0, sizeof(msg));
+	msg.data = data;
+	msg.size = len;
+	msg.keywords = "";
+	msg.internal_date = (int64_t)t;
+	msg.tz_offset = (int32_t)(tm.tm_gmtoff / 60);
+	msg.cache = blob.data;
+	msg.cache_size = blob.len;
+	if (ops->user_open(state, id, &user, &err) < 0 ||
+	    ops->append(user, mailbox, &msg, 1, &uidvalidity, &uid, &err) < 0) {
+		res = deliver_code(&err);
+		error_set(error_r, "%s", err.text);
+	}
+	if (user != NULL)
+		ops->user_close(user);
+	strbuf_free(&blob);
+	if (res == VIMAP_DELIVER_OK)
+		notify_changed(id, mailbox, NULL);
+	return res;
+}
+
+enum vimap_deliver_result deliver_message(const struct vimap_delivery *msg,
+					  const char **error_r)
+{
+	char id[USERID_MAX + 1];
+	const char *mailbox = msg->mailbox != NULL ? msg->mailbox : "INBOX";
+	const char *source = msg->source != NULL ? msg->source : "delivery";
+	enum vimap_deliver_result res;
+	void *map = NULL;
+
+	if (msg->size < sizeof(*msg)) {
+		*error_r = "struct vimap_delivery is too small";
+		return VIMAP_DELIVER_FAILED;
+	}
+	if (userid_canonical(msg->user, strlen(msg->user), id) < 0) {
+		*error_r = "no such user id";
+		return VIMAP_DELIVER_NOUSER;
+	}
+	if (msg->length > server.config->max_literal) {
+		error_set(error_r, "%llu octets is more than max_literal (%llu)",
+			  (unsigned long long)msg->length,
+			  (unsigned long long)server.config->max_literal);
+		return VIMAP_DELIVER_TOOBIG;
+	}
+	if (msg->length > 0) {
+		/* Mapped, not read: a large message costs page cache, not heap. */
+		map = mmap(NULL, msg->length, PROT_READ, MAP_PRIVATE, msg->fd, 0);
+		if (map == MAP_FAILED) {
+			error_set(error_r, "mmap() failed: %s", strerror(errno));
+			return VIMAP_DELIVER_TEMPFAIL;
+		}
+	}
+	res = deliver_append(id, mailbox, map != NULL ? map : "", msg->length,
+			     msg->internal_date, error_r);
+	if (map != NULL)
+		munmap(map, msg->length);
+	if (res == VIMAP_DELIVER_OK)
+		log_debug("deliver", "%s: %llu octets to %s/%s", source,
+			  (unsigned long long)msg->length, id, mailbox);
+	return res;
+}
