@@ -116,6 +116,9 @@ typedef void vimap_acl_cb(void *ctx, const char *identifier, const char *rights)
 typedef void vimap_link_cb(void *ctx, const char *name, const char *owner,
 			   const char *owner_mailbox);
 
+/* Progress of a long operation: `done` of `total` units. */
+typedef void vimap_progress_cb(void *ctx, uint64_t done, uint64_t total);
+
 /* A message to append.  `data` holds the whole message (CRLF line ends);
    `cache` the kernel's parse blob, stored as is and handed back in
    vimap_message.cache. */
@@ -289,6 +292,23 @@ struct vimap_storage_ops {
 	/* Calls cb once per link of the user (any order). */
 	int (*link_list)(void *user, vimap_link_cb *cb, void *ctx,
 			 struct vimap_storage_error *err);
+
+	/* ---- since ABI 1.1: the store's format (the seed's IMAP5TO6) ----
+	 *
+	 * vimapd calls check_format once after init and refuses to start when
+	 * it fails; `vimap upgrade-store` calls upgrade with no server running
+	 * on the store.  init itself must succeed on an old store. */
+
+	/* 0 when the store is in this plugin's format; -1 otherwise, with a
+	   text that names both formats and the command that upgrades
+	   ("store format 1 is older than 2: run 'vimap upgrade-store'"). */
+	int (*check_format)(void *state, struct vimap_storage_error *err);
+	/* Converts the store in place to this plugin's format (creates it when
+	   empty, for sfs's schema).  Safe when interrupted: running it again
+	   finishes the job, and no mail is lost either way.  progress(ctx,
+	   done, total) may be NULL.  0, or -1 with the error. */
+	int (*upgrade)(void *state, vimap_progress_cb *progress, void *ctx,
+		       struct vimap_storage_error *err);
 };
 
 #ifdef __cplusplus
