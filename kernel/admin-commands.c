@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "admin.h"
+#include "admin-reply.h"
 #include "alert.h"
 #include "config.h"
 #include "log.h"
@@ -33,11 +34,7 @@ extern char **environ;
 
 typedef json_t *admin_cmd_cb(const char *const *args, unsigned argc);
 
-static json_t *admin_ok(json_t *data, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static json_t *admin_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static json_t *admin_ok(json_t *data, const char *fmt, ...)
+json_t *admin_ok(json_t *data, const char *fmt, ...)
 {
 	char *text;
 	va_list ap;
@@ -53,7 +50,7 @@ static json_t *admin_ok(json_t *data, const char *fmt, ...)
 	return res;
 }
 
-static json_t *admin_fail(const char *fmt, ...)
+json_t *admin_fail(const char *fmt, ...)
 {
 	char text[1024];
 	va_list ap;
@@ -360,8 +357,11 @@ static const struct admin_command {
 	{ "CP", admin_cp, 1, 64, "CP command: run a host command unchanged (needs admin_cp: true)" },
 	{ "DELETE", admin_delete, 1, 1, "DELETE userid: un-enrol a user, removing all their mail and folders" },
 	{ "ENROLL", admin_enroll, 1, 3, "ENROLL userid [blocks [storage_group]]: enrol a user in the mailstore" },
+	{ "GRANT", admin_grant, 3, 4, "GRANT owner folder userid|anyone [rights]: let a user reach the owner's folder (RFC 4314 rights, default lr)" },
 	{ "HELP", admin_help, 0, 0, "HELP: this list" },
 	{ "MODIFY", admin_modify, 2, 3, "MODIFY userid +/-blocks [FORCE]: change a user's block quota" },
+	{ "REVOKE", admin_revoke, 3, 4, "REVOKE owner folder userid|anyone [rights]: take rights back (default all)" },
+	{ "SHAREFOLDER", admin_sharefolder, 4, 4, "SHAREFOLDER to_user foldername owning_user foldername: put the owner's folder in to_user's list (needs a GRANT first)" },
 	{ "SHUTDOWN", admin_shutdown, 0, 0, "SHUTDOWN: stop the server cleanly" },
 	{ "START", admin_cmd_start, 0, 0, "START: one more reader thread for the delivery sources" },
 	{ "STATS", admin_stats, 0, 1, "STATS [RESET]: the server's counters, optionally reset" },

@@ -11,13 +11,16 @@
 #include "alert.h"
 #include "client.h"
 #include "config.h"
+#include "error.h"
 #include "imap-commands.h"
 #include "log.h"
 #include "mailbox-view.h"
 #include "mailbox-notify.h"
+#include "sasl.h"
 #include "session.h"
 #include "server.h"
 #include "stats.h"
+#include "tls.h"
 #include "trace.h"
 #include "workers.h"
 #include "xalloc.h"
@@ -116,6 +119,7 @@ static void client_free(void *arg)
 	free(c->user);
 	free(c->idle_tag);
 	free(c->sasl_tag);
+	sasl_exchange_release(&c->sasl);
 	free(c);
 }
 
@@ -141,7 +145,53 @@ static void client_peer_name(struct client *c, const struct sockaddr *addr)
 		memmove(c->peer, c->peer + 7, strlen(c->peer + 7) + 1);
 }
 
-void client_create(struct io_thread *thread, int fd, const struct sockaddr *addr)
+static int client_addr_is_loopback(const struct sockaddr *addr)
+{
+	if (addr->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
+
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (addr->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+
+		if (IN6_IS_ADDR_LOOPBACK(a))
+			return 1;
+		/* ::ffff:127.x.y.z on a dual-stack socket */
+		return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+	}
+	return 0;
+}
+
+int client_plaintext_ok(const struct client *c)
+{
+	if (c->tls_active)
+		return 1;
+	switch (server.config->tls_require) {
+	case CONFIG_TLS_REQUIRE_NEVER:
+		return 1;
+	case CONFIG_TLS_REQUIRE_ALWAYS:
+		return 0;
+	default:
+		return c->loopback;
+	}
+}
+
+const char *client_capability(const struct client *c)
+{
+	unsigned flags = 0;
+
+	if (c->state != CLIENT_STATE_NOT_AUTHENTICATED)
+		return server_capability(SERVER_CAP_AUTHENTICATED);
+	if (c->ssl == NULL && tls_enabled())
+		flags |= SERVER_CAP_STARTTLS;
+	if (!client_plaintext_ok(c))
+		flags |= SERVER_CAP_LOGINDISABLED;
+	return server_capability(flags);
+}
+
+void client_create(struct io_thread *thread, int fd, const struct sockaddr *addr,
+		   int implicit_tls)
 {
 	struct client *c = xcalloc(1, sizeof(*c));
 	const char *error;
@@ -151,11 +201,22 @@ void client_create(struct io_thread *thread, int fd, const struct sockaddr *addr
 	c->state = CLIENT_STATE_NOT_AUTHENTICATED;
 	c->refcount = 1;
 	client_peer_name(c, addr);
+	c->loopback = client_addr_is_loopback(addr);
 	imap_reader_init(&c->reader, server.config->max_literal, CLIENT_MAX_LINE);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (implicit_tls) {
+		if ((c->ssl = tls_new(fd, &error)) == NULL) {
+			log_error("client", "%s: %s", c->peer, error);
+			close(fd);
+			client_free(c);
+			return;
+		}
+		c->tls_active = 1;
+	}
 	if (ioloop_add(thread->loop, &c->io, fd, EPOLLIN | EPOLLRDHUP, client_io_cb,
 		       c, &error) < 0) {
 		log_error("client", "%s", error);
+		tls_free(&c->ssl);
 		close(fd);
 		client_free(c);
 		return;
@@ -165,8 +226,10 @@ void client_create(struct io_thread *thread, int fd, const struct sockaddr *addr
 	stats_add(STATS_CONNECTIONS_TOTAL, 1);
 	client_idle_append(c);
 	if (trace_on(VIMAP_TRACE_SOCKLIBCALLS, NULL))
-		trace_msg("socket", "accept() = %d from %s", fd, c->peer);
-	client_sendf(c, "* OK [CAPABILITY %s] vimap ready.\r\n", server_capability(0));
+		trace_msg("socket", "accept() = %d from %s%s", fd, c->peer,
+			  implicit_tls ? " (TLS)" : "");
+	/* On the TLS port the greeting waits in `out` for the handshake. */
+	client_sendf(c, "* OK [CAPABILITY %s] vimap ready.\r\n", client_capability(c));
 	client_flush(c);
 }
 
@@ -181,6 +244,7 @@ void client_close(struct client *c, const char *reason)
 	ioloop_remove(c->thread->loop, &c->io);
 	if (trace_on(VIMAP_TRACE_SOCKLIBCALLS, NULL))
 		trace_msg("socket", "close(%d) for %s", fd, c->peer);
+	tls_free(&c->ssl);
 	close(fd);
 	client_idle_unlink(c);
 	c->thread->client_count--;
@@ -261,30 +325,79 @@ void client_send_tagged(struct client *c, const char *tag, const char *status,
 		client_sendf(c, "%s %s %s\r\n", tag, status, text);
 }
 
+static void client_tls_begin(struct client *c);
+
+/* One write of the output: 1 and *n_r bytes written, 0 when the socket
+   cannot take more now, -1 on failure with the reason in *reason_r. */
+static int client_write_some(struct client *c, size_t *n_r, const char **reason_r)
+{
+	const char *error;
+
+	if (c->ssl != NULL) {
+		switch (tls_write(c->ssl, c->out.data, c->out.len, n_r, &error)) {
+		case TLS_IO_OK:
+			return 1;
+		case TLS_IO_WANT_WRITE:
+			return 0;
+		case TLS_IO_WANT_READ:
+			/* The handshake (or a key update) needs the peer first. */
+			c->tls_want_read = 1;
+			return 0;
+		case TLS_IO_CLOSED:
+			*reason_r = "disconnected by the client";
+			return -1;
+		default:
+			*reason_r = error_fmt("TLS write failed: %s", error);
+			return -1;
+		}
+	}
+	for (;;) {
+		ssize_t n = write(c->io.fd, c->out.data, c->out.len);
+
+		if (n >= 0) {
+			*n_r = (size_t)n;
+			return 1;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN)
+			return 0;
+		*reason_r = "write failed";
+		return -1;
+	}
+}
+
 /* Writes what it can without blocking; waits for EPOLLOUT for the rest. */
 static void client_flush(struct client *c)
 {
 	while (c->out.len > 0) {
-		ssize_t n = write(c->io.fd, c->out.data, c->out.len);
+		const char *reason;
+		size_t n;
+		int ret = client_write_some(c, &n, &reason);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && !c->closing) {
+		if (ret < 0) {
+			if (!c->closing) {
 				strbuf_reset(&c->out);
-				client_close(c, "write failed");
+				client_close(c, reason);
 				return;
 			}
 			break;
 		}
-		stats_add(STATS_BYTES_OUT, n);
-		strbuf_consume(&c->out, (size_t)n);
+		if (ret == 0)
+			break;
+		stats_add(STATS_BYTES_OUT, (int64_t)n);
+		strbuf_consume(&c->out, n);
 	}
 	if (c->out.len == 0 && c->out.cap > CLIENT_KEEP_OUTPUT)
 		strbuf_free(&c->out);
+	/* STARTTLS: its OK has gone out in plaintext; TLS from here on. */
+	if (c->out.len == 0 && c->starttls_pending && !c->closing)
+		client_tls_begin(c);
 	if (!c->closing)
 		client_update_events(c);
 }
+
+static void client_tls_kick(struct client *c);
 
 /* Reads while there is no command in flight and the output is drained
    enough; writes while output waits. */
@@ -292,14 +405,19 @@ static void client_update_events(struct client *c)
 {
 	uint32_t ev = 0;
 
-	c->input_stalled = c->busy || c->out.len > CLIENT_MAX_OUTPUT;
+	c->input_stalled = c->busy || c->out.len > CLIENT_MAX_OUTPUT ||
+		c->starttls_pending;
 	/* Level-triggered: a stalled client must not be told of input (or of
 	   the peer's half-close) over and over until it can take it. */
-	if (!c->input_stalled)
+	if (!c->input_stalled || c->tls_want_read)
 		ev |= EPOLLIN | EPOLLRDHUP;
-	if (c->out.len > 0)
+	/* Output that waits for the peer's handshake bytes waits for EPOLLIN:
+	   EPOLLOUT would fire at once, again and again. */
+	if ((c->out.len > 0 && !c->tls_want_read) || c->tls_want_write)
 		ev |= EPOLLOUT;
 	(void)ioloop_modify(c->thread->loop, &c->io, ev);
+	if (!c->input_stalled && c->ssl != NULL && tls_has_pending(c->ssl))
+		client_tls_kick(c);
 }
 
 /* ---- input ---- */
@@ -363,7 +481,7 @@ static void client_run_command(struct client *c)
    when a command goes to the worker pool; the rest waits in `pending`. */
 static void client_process(struct client *c, const char *data, size_t len)
 {
-	while (len > 0 && !c->closing && !c->busy) {
+	while (len > 0 && !c->closing && !c->busy && !c->starttls_pending) {
 		size_t used;
 
 		switch (imap_reader_feed(&c->reader, data, len, &used)) {
@@ -382,8 +500,76 @@ static void client_process(struct client *c, const char *data, size_t len)
 		data += used;
 		len -= used;
 	}
+	if (c->starttls_pending) {
+		/* Pipelined behind STARTTLS in plaintext: never executed. */
+		if (len > 0)
+			log_info("client", "%s: %zu bytes sent after STARTTLS before TLS "
+				 "discarded", c->peer, len);
+		return;
+	}
 	if (len > 0 && !c->closing)
 		strbuf_append(&c->pending, data, len);
+}
+
+/* The handshake just finished: the channel is private from now on. */
+static void client_tls_established(struct client *c)
+{
+	char desc[128];
+
+	c->tls_logged = 1;
+	log_info("client", "%s: TLS established: %s", c->peer,
+		 tls_describe(c->ssl, desc, sizeof(desc)));
+}
+
+/* One TLS read: as client_read_some. */
+static int client_tls_read(struct client *c, char *buf, size_t size, size_t *n_r)
+{
+	const char *error;
+	enum tls_io_result ret = tls_read(c->ssl, buf, size, n_r, &error);
+
+	if (!c->tls_logged && tls_handshake_done(c->ssl))
+		client_tls_established(c);
+	switch (ret) {
+	case TLS_IO_OK:
+		return 1;
+	case TLS_IO_WANT_READ:
+		return 0;
+	case TLS_IO_WANT_WRITE:
+		c->tls_want_write = 1;
+		return 0;
+	case TLS_IO_CLOSED:
+		client_close(c, "disconnected by the client");
+		return -1;
+	default:
+		client_close(c, error_fmt("%s: %s", c->tls_logged ? "TLS error" :
+					  "TLS handshake failed", error));
+		return -1;
+	}
+}
+
+/* One read: 1 and *n_r bytes, 0 when nothing more is there now, -1 when
+   the connection ended (it is closed). */
+static int client_read_some(struct client *c, char *buf, size_t size, size_t *n_r)
+{
+	ssize_t n;
+
+	if (c->ssl != NULL)
+		return client_tls_read(c, buf, size, n_r);
+	do {
+		n = read(c->io.fd, buf, size);
+	} while (n < 0 && errno == EINTR);
+	if (n == 0) {
+		client_close(c, "disconnected by the client");
+		return -1;
+	}
+	if (n < 0) {
+		if (errno == EAGAIN)
+			return 0;
+		client_close(c, errno == ECONNRESET ? "connection reset" : "read failed");
+		return -1;
+	}
+	*n_r = (size_t)n;
+	return 1;
 }
 
 static void client_read(struct client *c)
@@ -393,28 +579,73 @@ static void client_read(struct client *c)
 
 	/* A bounded number of reads per event: one busy client cannot starve
 	   the others on this thread. */
-	while (!c->closing && !c->busy && c->out.len <= CLIENT_MAX_OUTPUT && rounds++ < 8) {
-		ssize_t n = read(c->io.fd, buf, sizeof(buf));
+	while (!c->closing && !c->busy && !c->starttls_pending &&
+	       c->out.len <= CLIENT_MAX_OUTPUT && rounds++ < 8) {
+		size_t n;
 
-		if (n == 0) {
-			client_close(c, "disconnected by the client");
+		if (client_read_some(c, buf, sizeof(buf), &n) <= 0)
 			return;
-		}
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				client_close(c, errno == ECONNRESET ? "connection reset" :
-					     "read failed");
-			return;
-		}
-		stats_add(STATS_BYTES_IN, n);
+		stats_add(STATS_BYTES_IN, (int64_t)n);
 		client_touch(c);
 		if (trace_on(VIMAP_TRACE_SOCKLIBCALLS, NULL))
-			trace_msg("socket", "read(%d) = %zd", c->io.fd, n);
-		client_process(c, buf, (size_t)n);
-		if ((size_t)n < sizeof(buf))
+			trace_msg("socket", "%s(%d) = %zu", c->ssl != NULL ? "SSL_read" : "read",
+				  c->io.fd, n);
+		client_process(c, buf, n);
+		/* A short plaintext read emptied the socket; TLS reads are
+		   short by the record, so TLS reads on until it says WANT_READ. */
+		if (c->ssl == NULL && n < sizeof(buf))
 			return;
+	}
+}
+
+/* ---- TLS ---- */
+
+void client_start_tls(struct client *c)
+{
+	c->starttls_pending = 1;
+	/* Input held behind a command before STARTTLS: plaintext too. */
+	strbuf_free(&c->pending);
+}
+
+static void client_tls_begin(struct client *c)
+{
+	const char *error;
+
+	c->starttls_pending = 0;
+	c->ssl = tls_new(c->io.fd, &error);
+	if (c->ssl == NULL) {
+		log_error("client", "%s: %s", c->peer, error);
+		client_close(c, "TLS set-up failed");
+		return;
+	}
+	c->tls_active = 1;
+	if (trace_on(VIMAP_TRACE_SOCKLIBCALLS, NULL))
+		trace_msg("socket", "STARTTLS: TLS handshake on %d", c->io.fd);
+}
+
+static void client_tls_kick_run(void *arg)
+{
+	struct client *c = arg;
+
+	c->tls_kick = 0;
+	if (!c->closing && !c->input_stalled)
+		client_read(c);
+	if (!c->closing)
+		client_flush(c);
+	client_unref(c);
+}
+
+/* Input decrypted and buffered inside the TLS session raises no epoll
+   event: read it on the next round. */
+static void client_tls_kick(struct client *c)
+{
+	if (c->tls_kick)
+		return;
+	c->tls_kick = 1;
+	c->refcount++;
+	if (ioloop_post(c->thread->loop, client_tls_kick_run, c) < 0) {
+		c->tls_kick = 0;
+		c->refcount--;
 	}
 }
 
@@ -423,6 +654,13 @@ static void client_io_cb(void *ctx, uint32_t events)
 	struct client *c = ctx;
 
 	c->refcount++; /* c stays whole until this event is handled */
+	/* TLS: a read that waited for writability, a write for readability. */
+	if (c->tls_want_write && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+		c->tls_want_write = 0;
+		events |= EPOLLIN;
+	}
+	if (c->tls_want_read && (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)))
+		c->tls_want_read = 0;
 	if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) && !c->input_stalled)
 		client_read(c);
 	else if (events & (EPOLLERR | EPOLLHUP))

@@ -15,6 +15,8 @@
 
 struct io_thread;
 struct session;
+struct sasl_exchange;
+struct ssl_st;
 
 enum client_state {
 	CLIENT_STATE_NOT_AUTHENTICATED = 1 << 0,
@@ -27,6 +29,11 @@ struct client {
 	struct io io;
 	struct io_thread *thread;
 	char peer[INET6_ADDRSTRLEN]; /* the client's address, for logs and trace */
+	struct ssl_st *ssl;          /* the TLS session, NULL while plaintext */
+	/* Not bit-fields: read by client_plaintext_ok() from workers. */
+	unsigned char loopback;      /* the peer is a loopback address */
+	unsigned char tls_active;    /* over TLS (from the handshake on: no command
+					runs before it ends); never reset */
 
 	enum client_state state;
 	char *user;                  /* once authenticated */
@@ -50,13 +57,21 @@ struct client {
 	unsigned idling:1;           /* in IDLE: waiting for DONE */
 	unsigned bye_pending:1;      /* shutting down: BYE once the command ends */
 	unsigned idle_syncing:1;     /* an IDLE sync job is on its way */
+	unsigned starttls_pending:1; /* STARTTLS answered: TLS starts once it is written */
+	unsigned tls_want_write:1;   /* a TLS read waits for the socket to be writable */
+	unsigned tls_want_read:1;    /* a TLS write waits for the socket to be readable */
+	unsigned tls_kick:1;         /* a read of TLS-buffered input is posted */
+	unsigned tls_logged:1;       /* the handshake's end was logged */
 	char *idle_tag;              /* the IDLE command's tag, while idling */
 	char *sasl_tag;              /* AUTHENTICATE waiting for the client's line */
+	struct sasl_exchange *sasl;  /* ...and its exchange (imap-cmd-auth.c) */
 };
 
 /* Takes over `fd` (a connected, non-blocking socket) on `thread`, sends
-   the greeting and starts reading.  On failure the fd is closed. */
-void client_create(struct io_thread *thread, int fd, const struct sockaddr *addr);
+   the greeting and starts reading; with `implicit_tls` (the TLS port) the
+   TLS handshake comes first.  On failure the fd is closed. */
+void client_create(struct io_thread *thread, int fd, const struct sockaddr *addr,
+		   int implicit_tls);
 
 /* Appends to the output; written when the current round of input ends or
    when the socket is writable.  No-ops once the client is closing. */
@@ -101,6 +116,22 @@ void client_start_idle(struct client *c, const char *tag);
 
 /* AUTHENTICATE: sends "+ " and takes the next line as the response. */
 void client_expect_sasl(struct client *c, const char *tag);
+
+/* Whether a plaintext password (LOGIN, AUTHENTICATE PLAIN/LOGIN) may be
+   accepted on this connection: 1 when TLS is active, or the peer is on
+   loopback and `tls: require` is "non-loopback" (the default), or require
+   is "never"; 0 otherwise. */
+int client_plaintext_ok(const struct client *c);
+
+/* STARTTLS, after its tagged OK was queued: the rest of the input already
+   received is discarded (RFC 3501 6.2.1: no plaintext command may ride
+   into the TLS session), and the handshake begins once the OK is written.
+   The caller checked that TLS is configured and not active yet. */
+void client_start_tls(struct client *c);
+
+/* The capability list for this connection's state (STARTTLS, LOGINDISABLED
+   and AUTH= depend on it).  A static string. */
+const char *client_capability(const struct client *c);
 
 /* Called by the thread once a second: closes clients idle too long. */
 void client_check_idle(struct io_thread *thread);

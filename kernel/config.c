@@ -502,7 +502,7 @@ enum top_key {
 	K_PORT, K_READERTHREADS, K_IDLETIMEOUT, K_ENROLLDEFAULTS,
 	K_ADMINISTRATORS, K_LISTEN_ADDRESS, K_PLUGIN_DIR, K_STORAGE,
 	K_DELIVERY, K_XLATE, K_XLATE_TABLE, K_IO_THREADS, K_WORKER_THREADS,
-	K_MAX_LITERAL, K_LOG, K_ADMIN_SOCKET, K_ADMIN_CP, K_PLUGINS, K_COUNT
+	K_MAX_LITERAL, K_LOG, K_ADMIN_SOCKET, K_ADMIN_CP, K_PLUGINS, K_TLS, K_AUTH_THROTTLE, K_USER, K_GROUP, K_COUNT
 };
 
 static const char *const top_names[K_COUNT] = {
@@ -517,7 +517,8 @@ static const char *const top_names[K_COUNT] = {
 	[K_XLATE] = "xlate", [K_XLATE_TABLE] = "xlate_table", [K_IO_THREADS] = "io_threads",
 	[K_WORKER_THREADS] = "worker_threads", [K_MAX_LITERAL] = "max_literal",
 	[K_LOG] = "log", [K_ADMIN_SOCKET] = "admin_socket", [K_ADMIN_CP] = "admin_cp",
-	[K_PLUGINS] = "plugins",
+	[K_PLUGINS] = "plugins", [K_TLS] = "tls", [K_AUTH_THROTTLE] = "auth_throttle",
+	[K_USER] = "user", [K_GROUP] = "group",
 };
 
 /* The required statements, with the seed's name and meaning. */
@@ -755,6 +756,69 @@ static int load_plugins(const struct loader *ld, yaml_node_t *node, struct confi
 	return 0;
 }
 
+static int load_tls(const struct loader *ld, yaml_node_t *node, struct vimap_config *cfg)
+{
+	static const char *const names[] = {
+		"certificate", "key", "ca", "ciphers", "min_version", "port", "require"
+	};
+	static const char *const versions[] = { "1.2", "1.3" };
+	static const char *const requires[] = { "non-loopback", "always", "never" };
+	yaml_node_t *v[7];
+	int version = 0, require = (int)cfg->tls_require;
+
+	if (node_is_null(node))
+		return 0;
+	if (get_mapping(ld, node, "tls", names, 7, v) < 0 ||
+	    get_string(ld, v[0], "tls.certificate", &cfg->tls_certificate) < 0 ||
+	    get_string(ld, v[1], "tls.key", &cfg->tls_key) < 0 ||
+	    get_string(ld, v[2], "tls.ca", &cfg->tls_ca) < 0 ||
+	    get_string(ld, v[3], "tls.ciphers", &cfg->tls_ciphers) < 0 ||
+	    get_word(ld, v[4], "tls.min_version", versions, 2, "\"1.2\" or \"1.3\"",
+		     &version) < 0 ||
+	    get_unsigned(ld, v[5], "tls.port", 0, 65535, &cfg->tls_port) < 0 ||
+	    get_word(ld, v[6], "tls.require", requires, 3,
+		     "non-loopback, always or never", &require) < 0)
+		return -1;
+	cfg->tls_min_version = version == 1 ? 0x0304 : 0x0303;
+	cfg->tls_require = (enum config_tls_require)require;
+	if (cfg->tls_certificate == NULL && (cfg->tls_key != NULL || cfg->tls_ca != NULL))
+		return error_at(ld, &node->start_mark,
+				"tls: 'key' and 'ca' need 'certificate'");
+	return 0;
+}
+
+/* auth_throttle: the brute-force delays (kernel/auth-throttle.h). */
+static int load_auth_throttle(const struct loader *ld, yaml_node_t *node,
+			      struct vimap_config *cfg)
+{
+	static const char *const names[] = { "base_ms", "max_ms", "window" };
+	yaml_node_t *v[3];
+
+	if (node_is_null(node))
+		return 0;
+	if (get_mapping(ld, node, "auth_throttle", names, 3, v) < 0 ||
+	    get_unsigned(ld, v[0], "auth_throttle.base_ms", 0, 60000,
+			 &cfg->auth_throttle_base_ms) < 0 ||
+	    get_unsigned(ld, v[1], "auth_throttle.max_ms", 0, 600000,
+			 &cfg->auth_throttle_max_ms) < 0 ||
+	    get_unsigned(ld, v[2], "auth_throttle.window", 1, 86400,
+			 &cfg->auth_throttle_window) < 0)
+		return -1;
+	return 0;
+}
+
+/* `user` and `group`: a name for getpwnam()/getgrnam() (kernel/privsep.c). */
+static int load_account(const struct loader *ld, yaml_node_t *node, const char *what,
+			char **dst)
+{
+	if (get_string(ld, node, what, dst) < 0)
+		return -1;
+	if (*dst != NULL && !is_user_name(*dst))
+		return error_at(ld, &node->start_mark, "%s: '%s' is not an account name",
+				what, *dst);
+	return 0;
+}
+
 static const struct list_rule origin_rule = {
 	1, CONFIG_MAX_ORIGINS, is_user_name, "a user id", "ids"
 };
@@ -812,9 +876,17 @@ static int load_vimap_keys(const struct loader *ld, yaml_node_t **v,
 	    load_log(ld, v[K_LOG], cfg) < 0 ||
 	    load_socket_path(ld, v[K_ADMIN_SOCKET], "admin_socket", &cfg->admin_socket) < 0 ||
 	    get_bool(ld, v[K_ADMIN_CP], "admin_cp", &cfg->admin_cp) < 0 ||
-	    load_plugins(ld, v[K_PLUGINS], impl) < 0)
+	    load_plugins(ld, v[K_PLUGINS], impl) < 0 ||
+	    load_tls(ld, v[K_TLS], cfg) < 0 ||
+	    load_auth_throttle(ld, v[K_AUTH_THROTTLE], cfg) < 0 ||
+	    load_account(ld, v[K_USER], "user", &cfg->user) < 0 ||
+	    load_account(ld, v[K_GROUP], "group", &cfg->group) < 0)
 		return -1;
 	cfg->max_literal = (uint64_t)max_literal;
+	if (cfg->tls_certificate != NULL && cfg->tls_port == cfg->port)
+		return error_at(ld, &v[K_TLS]->start_mark,
+				"tls.port: %u is also 'port': implicit TLS needs a port of its own",
+				cfg->tls_port);
 	return 0;
 }
 
@@ -869,6 +941,12 @@ static void set_defaults(struct vimap_config *cfg)
 	cfg->log_target = xstrdup("stderr");
 	cfg->log_level = VIMAP_LOG_INFO;
 	cfg->admin_socket = xstrdup(RUNSTATEDIR "/vimap/admin.sock");
+	cfg->tls_min_version = 0x0303;
+	cfg->tls_port = 993;
+	cfg->tls_require = CONFIG_TLS_REQUIRE_NON_LOOPBACK;
+	cfg->auth_throttle_base_ms = 250;
+	cfg->auth_throttle_max_ms = 4000;
+	cfg->auth_throttle_window = 300;
 }
 
 static int load_root(const struct loader *ld, struct config_impl *impl)
@@ -1063,6 +1141,12 @@ void config_free(struct vimap_config **config)
 	free(cfg->xlate_table);
 	free(cfg->log_target);
 	free(cfg->admin_socket);
+	free(cfg->tls_certificate);
+	free(cfg->tls_key);
+	free(cfg->tls_ca);
+	free(cfg->tls_ciphers);
+	free(cfg->user);
+	free(cfg->group);
 	free(impl);
 }
 

@@ -13,6 +13,13 @@
 
 struct config_section; /* one plugin's section: opaque */
 
+/* When a plaintext password needs TLS (`tls: require`). */
+enum config_tls_require {
+	CONFIG_TLS_REQUIRE_NON_LOOPBACK, /* except from loopback addresses */
+	CONFIG_TLS_REQUIRE_ALWAYS,
+	CONFIG_TLS_REQUIRE_NEVER
+};
+
 struct vimap_config {
 	char *path;                  /* the file it was read from */
 
@@ -50,6 +57,24 @@ struct vimap_config {
 	enum vimap_log_level log_level; /* default VIMAP_LOG_INFO */
 	char *admin_socket;          /* default RUNSTATEDIR "/vimap/admin.sock" */
 	int admin_cp;                /* the admin CP command may run host commands; default 0 */
+
+	/* tls: TLS is offered when tls_certificate is set. */
+	char *tls_certificate;       /* PEM certificate (chain), NULL = no TLS */
+	char *tls_key;               /* PEM private key, default the certificate file */
+	char *tls_ca;                /* PEM intermediate CA certificates sent along, or NULL */
+	char *tls_ciphers;           /* OpenSSL cipher list for TLS 1.2, NULL = OpenSSL's */
+	unsigned tls_min_version;    /* 0x0303 (TLS 1.2, default) or 0x0304 (TLS 1.3) */
+	unsigned tls_port;           /* implicit TLS port, default 993, 0 = none */
+	enum config_tls_require tls_require; /* default CONFIG_TLS_REQUIRE_NON_LOOPBACK */
+
+	/* auth_throttle: brute-force delays (kernel/auth-throttle.h). */
+	unsigned auth_throttle_base_ms; /* first delay, default 250; 0 = off */
+	unsigned auth_throttle_max_ms;  /* cap, default 4000 */
+	unsigned auth_throttle_window;  /* seconds a failure counts, default 300 */
+
+	/* Privilege separation (kernel/privsep.h). */
+	char *user;                  /* run as this user after binding; NULL = no separation */
+	char *group;                 /* ...and this group; NULL = the user's primary group */
 };
 
 /* Reads and checks the file at `path`.  On success returns 0 and a config

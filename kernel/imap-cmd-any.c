@@ -7,6 +7,7 @@
 #include "imap-commands.h"
 #include "server.h"
 #include "session.h"
+#include "tls.h"
 
 static int imap_cmd_no_args(struct client *c, struct imap_cmd *cmd)
 {
@@ -20,8 +21,7 @@ void imap_cmd_capability(struct client *c, struct imap_cmd *cmd)
 {
 	if (!imap_cmd_no_args(c, cmd))
 		return;
-	client_sendf(c, "* CAPABILITY %s\r\n",
-		     server_capability(c->state != CLIENT_STATE_NOT_AUTHENTICATED));
+	client_sendf(c, "* CAPABILITY %s\r\n", client_capability(c));
 	client_send_tagged(c, cmd->tag, "OK", NULL, "Capability completed.");
 }
 
@@ -46,6 +46,24 @@ void imap_cmd_logout(struct client *c, struct imap_cmd *cmd)
 	client_close(c, "logged out");
 }
 
+/* STARTTLS (RFC 3501 6.2.1): the OK goes out in plaintext, then the
+   handshake; whatever the client pipelined behind it is discarded. */
+void imap_cmd_starttls(struct client *c, struct imap_cmd *cmd)
+{
+	if (!imap_cmd_no_args(c, cmd))
+		return;
+	if (c->ssl != NULL) {
+		client_send_tagged(c, cmd->tag, "BAD", NULL, "TLS is already active.");
+		return;
+	}
+	if (!tls_enabled()) {
+		client_send_tagged(c, cmd->tag, "BAD", NULL, "TLS is not configured.");
+		return;
+	}
+	client_send_tagged(c, cmd->tag, "OK", NULL, "Begin TLS negotiation now.");
+	client_start_tls(c);
+}
+
 /* ID (RFC 2971): takes the client's list or NIL, answers with ours. */
 void imap_cmd_id(struct client *c, struct imap_cmd *cmd)
 {
@@ -65,9 +83,13 @@ void imap_cmd_id(struct client *c, struct imap_cmd *cmd)
 /* One namespace, personal, with '/' as separator (RFC 2342). */
 void imap_cmd_namespace(struct client *c, struct imap_cmd *cmd)
 {
+	static const char reply[] = "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n";
+
 	if (!imap_cmd_no_args(c, cmd))
 		return;
-	client_send(c, "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n", 33);
+	/* sizeof, not a counted length: a miscount once sent a NUL byte
+	   that mbsync rightly rejected. */
+	client_send(c, reply, sizeof(reply) - 1);
 	client_send_tagged(c, cmd->tag, "OK", NULL, "NAMESPACE completed.");
 }
 

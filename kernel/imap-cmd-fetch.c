@@ -3,6 +3,7 @@
  * blob from the store's index; message bytes only for body sections. */
 #include "autoconfig.h"
 #include <string.h>
+#include "acl.h"
 #include "client.h"
 #include "imap-commands.h"
 #include "imap-fetch.h"
@@ -144,7 +145,7 @@ void imap_cmd_fetch(struct session *s, struct imap_cmd *cmd)
 	if (imap_resolve_set(s, cmd, &cmd->args[0], &uids, &count) < 0)
 		return;
 	ctx.fetch = fetch;
-	if (fetch->sets_seen && !s->view->readonly) {
+	if (fetch->sets_seen && !s->view->readonly && (s->view->rights & ACL_SEEN)) {
 		int ret = imap_fetch_set_seen(&ctx, uids, count);
 
 		if (ret < 0)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "acl.h"
 #include "client.h"
 #include "imap-commands.h"
 #include "mail/imap-quote.h"
@@ -68,10 +69,25 @@ static void imap_select_write(struct session *s, struct imap_cmd *cmd, uint32_t 
 		       v->info.uidvalidity, v->info.uidnext);
 }
 
+/* The view takes over what the resolution of a shared name opened. */
+static void imap_select_take_ref(struct mailbox_view *v, struct mailbox_ref *ref)
+{
+	v->rights = ref->rights;
+	if (ref->shared) {
+		v->owner = xstrdup(ref->owner);
+		free(v->store_name);
+		v->store_name = xstrdup(ref->name);
+		v->owner_user = ref->user;
+		ref->user = NULL;
+	}
+	mailbox_ref_release(ref);
+}
+
 void imap_cmd_select(struct session *s, struct imap_cmd *cmd)
 {
 	const struct vimap_storage_ops *ops = session_storage(NULL);
 	int readonly = strcasecmp(cmd->name, "EXAMINE") == 0;
+	struct mailbox_ref ref;
 	struct vimap_storage_error err;
 	struct vimap_mailbox_info info;
 	const char *name;
@@ -90,16 +106,31 @@ void imap_cmd_select(struct session *s, struct imap_cmd *cmd)
 	}
 	if ((name = imap_mailbox_arg(cmd, 0)) == NULL)
 		return;
-	if (ops->mailbox_open(s->store_user, name, &box, &info, &err) < 0) {
+	if (mailbox_ref_resolve(s->user, s->store_user, name, &ref, &err) < 0) {
 		session_storage_error(s, cmd, cmd->name, &err);
 		return;
 	}
+	if ((ref.rights & ACL_READ) == 0) {
+		mailbox_ref_release(&ref);
+		session_tagged(cmd, "NO", "NOPERM", "No right to read %s.", name);
+		return;
+	}
+	if (ops->mailbox_open(ref.user, ref.name, &box, &info, &err) < 0) {
+		mailbox_ref_release(&ref);
+		session_storage_error(s, cmd, cmd->name, &err);
+		return;
+	}
+	/* Without a right to change anything a shared mailbox is read-only. */
+	if ((ref.rights & (ACL_SEEN | ACL_WRITE | ACL_DELMSG | ACL_EXPUNGE)) == 0)
+		readonly = 1;
 	s->view = mailbox_view_create(name, box, readonly);
 	s->view->info = info;
+	imap_select_take_ref(s->view, &ref);
 	/* Watch before the first sync: a change between the two is then
 	   never missed, at worst synced twice. */
 	atomic_store(&s->dirty, 0);
-	s->watch = notify_watch(s->user, name, s->client->thread->loop,
+	s->watch = notify_watch(s->view->owner != NULL ? s->view->owner : s->user,
+				s->view->store_name, s->client->thread->loop,
 				imap_client_mailbox_changed, s->client);
 	if (mailbox_view_sync(s->view, ops, VIEW_SYNC_FULL, 0, cmd->out, &err) < 0) {
 		session_unselect(s);
@@ -113,10 +144,39 @@ void imap_cmd_select(struct session *s, struct imap_cmd *cmd)
 		       cmd->name);
 }
 
+struct imap_link_find {
+	const char *name;
+	int found;
+};
+
+static void imap_link_find_cb(void *arg, const char *name, const char *owner,
+			      const char *owner_mailbox)
+{
+	struct imap_link_find *f = arg;
+
+	if (strcmp(name, f->name) == 0)
+		f->found = 1;
+}
+
+/* 1 when `name` is a SHAREFOLDER link of the user, 0 when not, -1 when the
+   store failed (answered). */
+static int imap_is_link(struct session *s, struct imap_cmd *cmd, const char *name)
+{
+	struct imap_link_find f = { name, 0 };
+	struct vimap_storage_error err;
+
+	if (acl_links(s->store_user, imap_link_find_cb, &f, &err) < 0) {
+		session_storage_error(s, cmd, cmd->name, &err);
+		return -1;
+	}
+	return f.found;
+}
+
 void imap_cmd_create(struct session *s, struct imap_cmd *cmd)
 {
 	struct vimap_storage_error err;
 	const char *name;
+	int link;
 
 	if (cmd->count != 1) {
 		session_tagged(cmd, "BAD", NULL, "CREATE takes one mailbox name.");
@@ -127,6 +187,11 @@ void imap_cmd_create(struct session *s, struct imap_cmd *cmd)
 		return;
 	if (strcmp(name, "INBOX") == 0) {
 		session_tagged(cmd, "NO", "ALREADYEXISTS", "INBOX always exists.");
+		return;
+	}
+	if ((link = imap_is_link(s, cmd, name)) != 0) {
+		if (link > 0)
+			session_tagged(cmd, "NO", "ALREADYEXISTS", "%s is a shared folder.", name);
 		return;
 	}
 	if (session_storage(NULL)->mailbox_create(s->store_user, name, 0, &err) < 0) {
@@ -140,6 +205,7 @@ void imap_cmd_delete(struct session *s, struct imap_cmd *cmd)
 {
 	struct vimap_storage_error err;
 	const char *name;
+	int link;
 
 	if (cmd->count != 1) {
 		session_tagged(cmd, "BAD", NULL, "DELETE takes one mailbox name.");
@@ -149,6 +215,17 @@ void imap_cmd_delete(struct session *s, struct imap_cmd *cmd)
 		return;
 	if (strcmp(name, "INBOX") == 0) {
 		session_tagged(cmd, "NO", "CANNOT", "INBOX cannot be deleted.");
+		return;
+	}
+	if ((link = imap_is_link(s, cmd, name)) < 0)
+		return;
+	if (link > 0) {
+		/* Only the entry in this user's list goes: the owner's mail stays. */
+		if (session_storage(NULL)->link_set(s->store_user, name, NULL, NULL, &err) < 0)
+			session_storage_error(s, cmd, "DELETE", &err);
+		else
+			session_tagged(cmd, "OK", NULL, "DELETE completed (shared folder removed "
+				       "from the list).");
 		return;
 	}
 	if (session_storage(NULL)->mailbox_delete(s->store_user, name, &err) < 0) {
@@ -163,6 +240,7 @@ void imap_cmd_rename(struct session *s, struct imap_cmd *cmd)
 {
 	struct vimap_storage_error err;
 	const char *from, *to;
+	int link;
 
 	if (cmd->count != 2) {
 		session_tagged(cmd, "BAD", NULL, "RENAME takes two mailbox names.");
@@ -172,6 +250,13 @@ void imap_cmd_rename(struct session *s, struct imap_cmd *cmd)
 		return;
 	if (strcmp(to, "INBOX") == 0) {
 		session_tagged(cmd, "NO", "ALREADYEXISTS", "INBOX always exists.");
+		return;
+	}
+	if ((link = imap_is_link(s, cmd, from)) != 0 ||
+	    (link = imap_is_link(s, cmd, to)) != 0) {
+		if (link > 0)
+			session_tagged(cmd, "NO", "CANNOT", "A shared folder cannot be renamed "
+				       "(ask the administrator to share it under another name).");
 		return;
 	}
 	if (session_storage(NULL)->mailbox_rename(s->store_user, from, to, &err) < 0) {
@@ -340,6 +425,39 @@ static void imap_lsub_add_parents(struct list_ctx *ctx, const char *pattern)
 	}
 }
 
+static void imap_list_link_cb(void *arg, const char *name, const char *owner,
+			      const char *owner_mailbox)
+{
+	imap_list_collect(arg, name, NULL);
+}
+
+/* Adds the user's SHAREFOLDER links that still grant the lookup right:
+   a link whose owner revoked it is not shown. */
+static int imap_list_links(struct session *s, struct list_ctx *ctx,
+			   struct vimap_storage_error *err)
+{
+	struct list_ctx links = { NULL, 0, 0 };
+	struct vimap_storage_error ignored;
+	unsigned i;
+
+	if (acl_links(s->store_user, imap_list_link_cb, &links, err) < 0) {
+		imap_list_free(&links);
+		return -1;
+	}
+	for (i = 0; i < links.count; i++) {
+		struct mailbox_ref ref;
+
+		if (mailbox_ref_resolve(s->user, s->store_user, links.entries[i].name, &ref,
+					&ignored) < 0)
+			continue;
+		if (ref.rights & ACL_LOOKUP)
+			imap_list_collect(ctx, links.entries[i].name, NULL);
+		mailbox_ref_release(&ref);
+	}
+	imap_list_free(&links);
+	return 0;
+}
+
 void imap_cmd_list(struct session *s, struct imap_cmd *cmd)
 {
 	int lsub = strcasecmp(cmd->name, "LSUB") == 0;
@@ -368,6 +486,8 @@ void imap_cmd_list(struct session *s, struct imap_cmd *cmd)
 	}
 	ret = lsub ? ops->subscriptions(s->store_user, imap_list_collect, &ctx, &err) :
 		ops->mailbox_list(s->store_user, imap_list_collect, &ctx, &err);
+	if (ret == 0 && !lsub)
+		ret = imap_list_links(s, &ctx, &err);
 	if (ret < 0) {
 		session_storage_error(s, cmd, cmd->name, &err);
 	} else {
@@ -411,9 +531,30 @@ static int imap_status_items(struct imap_cmd *cmd, const struct imap_arg *list,
 	return 0;
 }
 
-void imap_cmd_status(struct session *s, struct imap_cmd *cmd)
+/* STATUS of own or shared `name`: 0, or -1 answered. */
+static int imap_status_get(struct session *s, struct imap_cmd *cmd, const char *name,
+			   struct vimap_mailbox_info *info)
 {
 	struct vimap_storage_error err;
+	struct mailbox_ref ref;
+	int ret = -1;
+
+	if (mailbox_ref_resolve(s->user, s->store_user, name, &ref, &err) < 0) {
+		session_storage_error(s, cmd, "STATUS", &err);
+		return -1;
+	}
+	if ((ref.rights & ACL_READ) == 0)
+		session_tagged(cmd, "NO", "NOPERM", "No right to read %s.", name);
+	else if (session_storage(NULL)->mailbox_status(ref.user, ref.name, info, &err) < 0)
+		session_storage_error(s, cmd, "STATUS", &err);
+	else
+		ret = 0;
+	mailbox_ref_release(&ref);
+	return ret;
+}
+
+void imap_cmd_status(struct session *s, struct imap_cmd *cmd)
+{
 	struct vimap_mailbox_info info;
 	struct strbuf items = STRBUF_INIT, wire = STRBUF_INIT;
 	const char *name;
@@ -425,10 +566,8 @@ void imap_cmd_status(struct session *s, struct imap_cmd *cmd)
 	if ((name = imap_mailbox_arg(cmd, 0)) == NULL)
 		return;
 	memset(&info, 0, sizeof(info));
-	if (session_storage(NULL)->mailbox_status(s->store_user, name, &info, &err) < 0) {
-		session_storage_error(s, cmd, "STATUS", &err);
+	if (imap_status_get(s, cmd, name, &info) < 0)
 		return;
-	}
 	if (imap_status_items(cmd, &cmd->args[1], &info, &items) < 0) {
 		session_tagged(cmd, "BAD", NULL, "Unknown STATUS item.");
 	} else {

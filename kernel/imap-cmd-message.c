@@ -6,12 +6,14 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include "acl.h"
 #include "client.h"
 #include "imap-commands.h"
 #include "imap-date.h"
 #include "imap-flags.h"
 #include "imap-seqset.h"
 #include "mail/message-cache.h"
+#include "mailbox-notify.h"
 #include "mailbox-view.h"
 #include "pool.h"
 #include "session.h"
@@ -109,9 +111,19 @@ static void imap_append_now(int64_t *date_r, int32_t *tz_r)
 	*tz_r = (int32_t)(tm.tm_gmtoff / 60);
 }
 
+static void imap_append_error(struct session *s, struct imap_cmd *cmd,
+			      const struct vimap_storage_error *err)
+{
+	if (err->code == VIMAP_STORAGE_ERR_NONEXISTENT)
+		session_tagged(cmd, "NO", "TRYCREATE", "Mailbox does not exist.");
+	else
+		session_storage_error(s, cmd, "APPEND", err);
+}
+
 void imap_cmd_append(struct session *s, struct imap_cmd *cmd)
 {
 	const struct vimap_storage_ops *ops = session_storage(NULL);
+	struct mailbox_ref ref;
 	struct append_args a;
 	struct strbuf blob = STRBUF_INIT;
 	struct vimap_storage_error err;
@@ -139,18 +151,20 @@ void imap_cmd_append(struct session *s, struct imap_cmd *cmd)
 	msg.tz_offset = a.tz;
 	msg.cache = blob.data;
 	msg.cache_size = blob.len;
-	if (ops->append(s->store_user, a.mailbox, &msg, 1, &uidvalidity, &uid, &err) < 0) {
-		if (err.code == VIMAP_STORAGE_ERR_NONEXISTENT)
-			session_tagged(cmd, "NO", "TRYCREATE", "Mailbox does not exist.");
-		else
-			session_storage_error(s, cmd, "APPEND", &err);
+	if (mailbox_ref_resolve(s->user, s->store_user, a.mailbox, &ref, &err) < 0) {
+		imap_append_error(s, cmd, &err);
+	} else if ((ref.rights & ACL_INSERT) == 0) {
+		session_tagged(cmd, "NO", "NOPERM", "No right to append to this mailbox.");
+	} else if (ops->append(ref.user, ref.name, &msg, 1, &uidvalidity, &uid, &err) < 0) {
+		imap_append_error(s, cmd, &err);
 	} else {
-		session_notify(s, a.mailbox);
+		notify_changed(ref.owner, ref.name, s->watch);
 		if (s->view != NULL && strcmp(s->view->name, a.mailbox) == 0)
 			atomic_store(&s->dirty, 1);
 		session_tagged(cmd, "OK", NULL, "[APPENDUID %u %u] APPEND completed.",
 			       uidvalidity, uid);
 	}
+	mailbox_ref_release(&ref);
 	strbuf_free(&blob);
 	strbuf_free(&a.keywords);
 }
@@ -170,13 +184,14 @@ void imap_cmd_close(struct session *s, struct imap_cmd *cmd)
 		return;
 	}
 	/* CLOSE expunges silently (6.4.2); UNSELECT does not (RFC 3691). */
-	if (strcasecmp(cmd->name, "CLOSE") == 0 && !s->view->readonly) {
+	if (strcasecmp(cmd->name, "CLOSE") == 0 && !s->view->readonly &&
+	    (s->view->rights & ACL_EXPUNGE)) {
 		if (session_storage(NULL)->expunge(s->view->box, NULL, 0, imap_ignore_uid,
 						   NULL, &err) < 0) {
 			session_storage_error(s, cmd, "CLOSE", &err);
 			return;
 		}
-		session_notify(s, s->view->name);
+		session_notify_view(s);
 	}
 	session_unselect(s);
 	s->new_state = CLIENT_STATE_AUTHENTICATED;
@@ -197,6 +212,10 @@ void imap_cmd_expunge(struct session *s, struct imap_cmd *cmd)
 		session_tagged(cmd, "NO", "READ-ONLY", "Mailbox is read-only.");
 		return;
 	}
+	if ((s->view->rights & ACL_EXPUNGE) == 0) {
+		session_tagged(cmd, "NO", "NOPERM", "No right to expunge in this mailbox.");
+		return;
+	}
 	if (cmd->uid && imap_resolve_set(s, cmd, &cmd->args[0], &uids, &count) < 0)
 		return;
 	if ((!cmd->uid || count > 0) &&
@@ -205,7 +224,7 @@ void imap_cmd_expunge(struct session *s, struct imap_cmd *cmd)
 		session_storage_error(s, cmd, "EXPUNGE", &err);
 		return;
 	}
-	session_notify(s, s->view->name);
+	session_notify_view(s);
 	/* The sync after the command reports the EXPUNGEs, ours and others'. */
 	atomic_store(&s->dirty, 1);
 	session_tagged(cmd, "OK", NULL, "EXPUNGE completed.");
@@ -254,6 +273,23 @@ static int imap_store_mode(struct imap_cmd *cmd, enum vimap_store_mode *mode_r, 
 	return len == 5 && strncasecmp(item, "FLAGS", 5) == 0 ? 0 : -1;
 }
 
+/* RFC 4314 4: \Seen needs s, \Deleted t, any other flag or keyword w;
+   FLAGS (replace) touches every flag. */
+static int imap_store_allowed(uint32_t rights, enum vimap_store_mode mode,
+			      uint32_t flags, int keywords)
+{
+	uint32_t touched = mode == VIMAP_STORE_REPLACE ? VIMAP_FLAG_ALL : flags;
+
+	if ((touched & VIMAP_FLAG_SEEN) && !(rights & ACL_SEEN))
+		return 0;
+	if ((touched & VIMAP_FLAG_DELETED) && !(rights & ACL_DELMSG))
+		return 0;
+	if (((touched & ~(VIMAP_FLAG_SEEN | VIMAP_FLAG_DELETED)) ||
+	     keywords || mode == VIMAP_STORE_REPLACE) && !(rights & ACL_WRITE))
+		return 0;
+	return 1;
+}
+
 void imap_cmd_store(struct session *s, struct imap_cmd *cmd)
 {
 	struct store_ctx ctx = { s, cmd, 0 };
@@ -274,6 +310,8 @@ void imap_cmd_store(struct session *s, struct imap_cmd *cmd)
 		/* answered */
 	} else if (s->view->readonly) {
 		session_tagged(cmd, "NO", "READ-ONLY", "Mailbox is read-only.");
+	} else if (!imap_store_allowed(s->view->rights, mode, flags, keywords.len > 0)) {
+		session_tagged(cmd, "NO", "NOPERM", "No right to change those flags here.");
 	} else if (count > 0 &&
 		   session_storage(NULL)->store(s->view->box, uids, count, mode, flags,
 						keywords.data != NULL ? keywords.data : "",
@@ -281,7 +319,7 @@ void imap_cmd_store(struct session *s, struct imap_cmd *cmd)
 		session_storage_error(s, cmd, "STORE", &err);
 	} else {
 		if (count > 0)
-			session_notify(s, s->view->name);
+			session_notify_view(s);
 		session_tagged(cmd, "OK", NULL, "STORE completed.");
 	}
 	strbuf_free(&keywords);
@@ -339,11 +377,102 @@ static void imap_copy_reply(struct imap_cmd *cmd, int move, uint32_t uidvalidity
 	strbuf_free(&code);
 }
 
+static int imap_store_ignore(void *ctx, const struct vimap_message *msg)
+{
+	return 0;
+}
+
+/* One message copied between two users' stores: its record (flags,
+   keywords, date, parse blob) and its bytes, appended to the destination. */
+struct cross_copy {
+	struct session *s;
+	const struct mailbox_ref *dest;
+	uint32_t uidvalidity, new_uid;
+	struct vimap_storage_error *err;
+};
+
+static int imap_cross_copy_cb(void *arg, const struct vimap_message *rec)
+{
+	struct cross_copy *cc = arg;
+	const struct vimap_storage_ops *ops = session_storage(NULL);
+	struct vimap_message_data data;
+	struct vimap_append a;
+	int ret;
+
+	if (ops->open_message(cc->s->view->box, rec->uid, &data, cc->err) < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.data = data.data;
+	a.size = data.size;
+	a.flags = rec->flags & ~(uint32_t)VIMAP_FLAG_DELETED;
+	a.keywords = rec->keywords;
+	a.internal_date = rec->internal_date;
+	a.tz_offset = rec->tz_offset;
+	a.cache = rec->cache;
+	a.cache_size = rec->cache_size;
+	ret = ops->append(cc->dest->user, cc->dest->name, &a, 1, &cc->uidvalidity,
+			  &cc->new_uid, cc->err);
+	ops->close_message(cc->s->view->box, &data);
+	return ret;
+}
+
+/* COPY/MOVE where the source or the destination is another user's (a
+   shared folder): message by message through the two stores.  0, or -1
+   with err (the messages copied before the failure stay). */
+static int imap_cross_copy(struct session *s, const uint32_t *uids, unsigned count,
+			   const struct mailbox_ref *dest, int move, uint32_t *uidvalidity_r,
+			   uint32_t *dest_uids, struct vimap_storage_error *err)
+{
+	const struct vimap_storage_ops *ops = session_storage(NULL);
+	struct cross_copy cc = { s, dest, 0, 0, err };
+	unsigned i;
+
+	for (i = 0; i < count; i++) {
+		cc.new_uid = 0;
+		if (ops->fetch(s->view->box, &uids[i], 1, VIMAP_WANT_CACHE, imap_cross_copy_cb,
+			       &cc, err) < 0)
+			return -1;
+		dest_uids[i] = cc.new_uid;
+	}
+	*uidvalidity_r = cc.uidvalidity;
+	if (!move)
+		return 0;
+	if (ops->store(s->view->box, uids, count, VIMAP_STORE_ADD, VIMAP_FLAG_DELETED, "",
+		       imap_store_ignore, NULL, err) < 0)
+		return -1;
+	return ops->expunge(s->view->box, uids, count, imap_ignore_uid, NULL, err);
+}
+
+/* Copies within one store when it can, across stores otherwise. */
+static int imap_copy_run(struct session *s, struct imap_cmd *cmd, const uint32_t *uids,
+			 unsigned count, const struct mailbox_ref *dref, int move,
+			 uint32_t *uidvalidity_r, uint32_t *dest_uids)
+{
+	struct vimap_storage_error err;
+	int ret;
+
+	if (!dref->shared && s->view->owner == NULL)
+		ret = session_storage(NULL)->copy(s->view->box, uids, count, dref->name, move,
+						  uidvalidity_r, dest_uids, imap_ignore_uid,
+						  NULL, &err);
+	else
+		ret = imap_cross_copy(s, uids, count, dref, move, uidvalidity_r, dest_uids,
+				      &err);
+	if (ret == 0)
+		return 0;
+	if (err.code == VIMAP_STORAGE_ERR_NONEXISTENT)
+		session_tagged(cmd, "NO", "TRYCREATE", "Mailbox does not exist.");
+	else
+		session_storage_error(s, cmd, cmd->name, &err);
+	return -1;
+}
+
 void imap_cmd_copy(struct session *s, struct imap_cmd *cmd)
 {
 	int move = strcasecmp(cmd->name, "MOVE") == 0;
 	struct vimap_storage_error err;
-	uint32_t *uids, *dest_uids, uidvalidity;
+	struct mailbox_ref dref;
+	uint32_t *uids, *dest_uids, uidvalidity = 0;
 	unsigned count;
 	const char *dest;
 
@@ -358,24 +487,38 @@ void imap_cmd_copy(struct session *s, struct imap_cmd *cmd)
 		session_tagged(cmd, "NO", "READ-ONLY", "Mailbox is read-only.");
 		return;
 	}
+	if (move && (s->view->rights & (ACL_DELMSG | ACL_EXPUNGE)) !=
+	    (ACL_DELMSG | ACL_EXPUNGE)) {
+		session_tagged(cmd, "NO", "NOPERM", "No right to move messages out of here.");
+		return;
+	}
 	if (count == 0) {
 		session_tagged(cmd, "OK", NULL, "%s completed (nothing to do).", cmd->name);
 		return;
 	}
-	dest_uids = pool_alloc(cmd->pool, count * sizeof(uint32_t));
-	if (session_storage(NULL)->copy(s->view->box, uids, count, dest, move, &uidvalidity,
-					dest_uids, imap_ignore_uid, NULL, &err) < 0) {
+	if (mailbox_ref_resolve(s->user, s->store_user, dest, &dref, &err) < 0) {
 		if (err.code == VIMAP_STORAGE_ERR_NONEXISTENT)
 			session_tagged(cmd, "NO", "TRYCREATE", "Mailbox does not exist.");
 		else
 			session_storage_error(s, cmd, cmd->name, &err);
 		return;
 	}
-	session_notify(s, dest);
+	if ((dref.rights & ACL_INSERT) == 0) {
+		mailbox_ref_release(&dref);
+		session_tagged(cmd, "NO", "NOPERM", "No right to copy into %s.", dest);
+		return;
+	}
+	dest_uids = pool_alloc(cmd->pool, count * sizeof(uint32_t));
+	if (imap_copy_run(s, cmd, uids, count, &dref, move, &uidvalidity, dest_uids) < 0) {
+		mailbox_ref_release(&dref);
+		return;
+	}
+	notify_changed(dref.owner, dref.name, s->watch);
+	mailbox_ref_release(&dref);
 	if (strcmp(dest, s->view->name) == 0 || move) {
 		atomic_store(&s->dirty, 1);
 		if (move)
-			session_notify(s, s->view->name);
+			session_notify_view(s);
 	}
 	imap_copy_reply(cmd, move, uidvalidity, uids, dest_uids, count);
 }

@@ -27,6 +27,7 @@ static const struct imap_command_def imap_commands[] = {
 	/* not authenticated */
 	{ "LOGIN", NOT_AUTH, NULL, imap_cmd_login, 0, 2 },
 	{ "AUTHENTICATE", NOT_AUTH, imap_cmd_authenticate, NULL, 0, 2 },
+	{ "STARTTLS", NOT_AUTH, imap_cmd_starttls, NULL, 0, 0 },
 	/* authenticated */
 	{ "SELECT", AUTH, NULL, imap_cmd_select, 0, 0 },
 	{ "EXAMINE", AUTH, NULL, imap_cmd_select, 0, 0 },
@@ -40,6 +41,11 @@ static const struct imap_command_def imap_commands[] = {
 	{ "STATUS", AUTH, NULL, imap_cmd_status, CMD_SYNC_FULL, 0 },
 	{ "APPEND", AUTH, NULL, imap_cmd_append, CMD_SYNC_FULL, 0 },
 	{ "NAMESPACE", AUTH, imap_cmd_namespace, NULL, 0, 0 },
+	{ "SETACL", AUTH, NULL, imap_cmd_setacl, CMD_SYNC_FULL, 0 },
+	{ "DELETEACL", AUTH, NULL, imap_cmd_setacl, CMD_SYNC_FULL, 0 },
+	{ "GETACL", AUTH, NULL, imap_cmd_getacl, CMD_SYNC_FULL, 0 },
+	{ "LISTRIGHTS", AUTH, NULL, imap_cmd_listrights, CMD_SYNC_FULL, 0 },
+	{ "MYRIGHTS", AUTH, NULL, imap_cmd_myrights, CMD_SYNC_FULL, 0 },
 	{ "ENABLE", AUTH, imap_cmd_enable, NULL, 0, 0 },
 	{ "IDLE", AUTH, imap_cmd_idle, NULL, 0, 0 },
 	/* selected */

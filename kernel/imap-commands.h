@@ -44,6 +44,7 @@ void imap_command_trace(struct client *c, const struct imap_command_args *cmd);
 
 /* Handlers of the commands valid in every state (imap-cmd-any.c). */
 void imap_cmd_capability(struct client *c, struct imap_cmd *cmd);
+void imap_cmd_starttls(struct client *c, struct imap_cmd *cmd);
 void imap_cmd_noop(struct client *c, struct imap_cmd *cmd);
 void imap_cmd_noop_work(struct session *s, struct imap_cmd *cmd);
 void imap_cmd_logout(struct client *c, struct imap_cmd *cmd);
@@ -70,6 +71,12 @@ void imap_cmd_list(struct session *s, struct imap_cmd *cmd);
 void imap_cmd_status(struct session *s, struct imap_cmd *cmd);
 void imap_cmd_namespace(struct client *c, struct imap_cmd *cmd);
 void imap_cmd_enable(struct client *c, struct imap_cmd *cmd);
+
+/* Access control lists, RFC 4314 (imap-cmd-acl.c). */
+void imap_cmd_setacl(struct session *s, struct imap_cmd *cmd);   /* and DELETEACL */
+void imap_cmd_getacl(struct session *s, struct imap_cmd *cmd);
+void imap_cmd_listrights(struct session *s, struct imap_cmd *cmd);
+void imap_cmd_myrights(struct session *s, struct imap_cmd *cmd);
 
 /* Messages (imap-cmd-message.c). */
 void imap_cmd_append(struct session *s, struct imap_cmd *cmd);

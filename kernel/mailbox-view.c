@@ -23,8 +23,10 @@ struct mailbox_view *mailbox_view_create(const char *name, void *box, int readon
 	struct mailbox_view *v = xcalloc(1, sizeof(*v));
 
 	v->name = xstrdup(name);
+	v->store_name = xstrdup(name);
 	v->box = box;
 	v->readonly = readonly;
+	v->rights = 0x7ffu;      /* ACL_ALL: one's own mailbox */
 	return v;
 }
 
@@ -46,6 +48,10 @@ void mailbox_view_destroy(struct mailbox_view **viewp, const struct vimap_storag
 	*viewp = NULL;
 	if (v->box != NULL)
 		ops->mailbox_close(v->box);
+	if (v->owner_user != NULL)
+		ops->user_close(v->owner_user);
+	free(v->owner);
+	free(v->store_name);
 	view_free_strings(v->keywords, v->keyword_count);
 	view_free_strings(v->known_keywords, v->known_count);
 	free(v->msgs);

@@ -27,7 +27,12 @@ struct view_msg {
 struct mailbox_view {
 	char *name;              /* storage form */
 	void *box;               /* the storage plugin's handle */
-	int readonly;            /* EXAMINE */
+	int readonly;            /* EXAMINE, or no right to change anything */
+	uint32_t rights;         /* ACL_* of the session's user (own: all) */
+	char *owner;             /* a shared mailbox's owner, NULL for one's own */
+	char *store_name;        /* its name in the owner's store */
+	void *owner_user;        /* the owner's storage handle (shared), closed
+				    after `box` */
 	struct vimap_mailbox_info info;
 	struct view_msg *msgs;   /* index = sequence number - 1 */
 	uint32_t count, cap;

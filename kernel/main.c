@@ -9,6 +9,7 @@
 #include "config.h"
 #include "host.h"
 #include "log.h"
+#include "privsep.h"
 #include "server.h"
 #include "stats.h"
 #include "trace.h"
@@ -123,13 +124,18 @@ int main(int argc, char **argv)
 	trace_set(cfg->trace, 1, cfg->trace_socketio_address);
 	main_block_signals();
 	host_set_config(cfg, opts.server_name);
-	if (server_start(cfg, &error) < 0) {
+	/* Privilege separation forks its auth process while vimapd still has
+	   one thread, and gives up root once everything is bound. */
+	if (privsep_start(cfg, &error) < 0 || server_start(cfg, &error) < 0 ||
+	    privsep_drop(cfg, &error) < 0) {
 		log_error("server", "start-up failed: %s", error);
 		server_stop();
+		privsep_stop();
 		config_free(&cfg);
 		return 1;
 	}
 	server_run_until_signal();
+	privsep_stop();
 	config_free(&cfg);
 	log_deinit();
 	return 0;

@@ -18,6 +18,7 @@ struct io_thread {
 	unsigned index;
 	struct ioloop *loop;
 	struct io listen_io;              /* the shared listening socket */
+	struct io tls_listen_io;          /* the implicit TLS port's, when open */
 	unsigned client_count;
 	/* Idle order (oldest activity first), one list per timeout. */
 	struct client *unauth_head, *unauth_tail;
@@ -36,6 +37,7 @@ struct server {
 	struct vimap_plugin_ctx *storage;  /* the `storage` plugin */
 	struct workers *workers;
 	int listen_fd;
+	int tls_listen_fd;                 /* implicit TLS port, -1 when none */
 	unsigned thread_count;
 	struct io_thread *threads;
 	int shutting_down;
@@ -49,14 +51,25 @@ extern struct server server;
    threads.  0, or -1 with a one-line reason (start-up then stops). */
 int server_start(struct vimap_config *config, const char **error_r);
 
-/* Waits for SIGTERM/SIGINT (shutdown) and SIGHUP (logged), then stops:
-   BYE to every client, threads joined, plugins unloaded. */
+/* Waits for SIGTERM/SIGINT (shutdown) and SIGHUP (reloads the TLS
+   certificate and key), then stops: BYE to every client, threads joined,
+   plugins unloaded. */
 void server_run_until_signal(void);
 
 /* Stops everything server_start() started; safe after a partial start. */
 void server_stop(void);
 
-/* The capabilities for the current connection state (no leading space). */
-const char *server_capability(int authenticated);
+/* What server_capability() describes; 0 is a plaintext connection before
+   login where TLS is not offered and passwords are allowed. */
+enum server_cap_flags {
+	SERVER_CAP_AUTHENTICATED = 1 << 0, /* logged in (== 1: `authenticated`) */
+	SERVER_CAP_STARTTLS = 1 << 1,      /* TLS is offered and not active */
+	SERVER_CAP_LOGINDISABLED = 1 << 2  /* no plaintext password allowed */
+};
+
+/* The capabilities for a connection state made of enum server_cap_flags
+   (no leading space); a static string.  client_capability() knows a
+   client's flags. */
+const char *server_capability(unsigned flags);
 
 #endif

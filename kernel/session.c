@@ -114,3 +114,9 @@ void session_notify(struct session *s, const char *mailbox)
 {
 	notify_changed(s->user, mailbox, s->watch);
 }
+
+void session_notify_view(struct session *s)
+{
+	notify_changed(s->view->owner != NULL ? s->view->owner : s->user,
+		       s->view->store_name, s->watch);
+}

@@ -69,5 +69,8 @@ void session_storage_error(struct session *s, struct imap_cmd *cmd,
 
 /* Tells other sessions of this user that `mailbox` changed. */
 void session_notify(struct session *s, const char *mailbox);
+/* Tells every other session watching the selected mailbox (its owner's
+   and those of users it is shared with) that it changed. */
+void session_notify_view(struct session *s);
 
 #endif

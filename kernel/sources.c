@@ -60,7 +60,10 @@ int sources_start(const struct vimap_config *cfg, const char **error_r)
 			return error_set(error_r, "delivery %s: start failed: %s",
 					 sources[i]->name, error);
 		source_started[i] = 1;
-		stats_add(STATS_READER_THREADS, cfg->readerthreads);
+		/* Only a source with readers (the spool) counts them: LMTP
+		   serves a thread per connection instead. */
+		if (source_ops(i)->add_reader != NULL)
+			stats_add(STATS_READER_THREADS, cfg->readerthreads);
 	}
 	return 0;
 }

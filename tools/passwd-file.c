@@ -17,7 +17,8 @@
 #include "xalloc.h"
 
 /* Builds the new file: every line as it was but `user`'s, which becomes
-   "user:hash" (appended when there was none). */
+   "user:hash" (appended when there was none).  `hash` is everything after
+   the user's colon: the crypt hash, then ':' and the SCRAM secret. */
 static int passwd_file_rewrite(const char *path, const char *user, const char *hash,
 			       struct strbuf *out, const char **error_r)
 {
@@ -156,8 +157,8 @@ static char *passwd_users_path(const char *config_path, const char *server_name)
 int passwd_file_command(const char *config_path, const char *server_name,
 			const char *users_file, int argc, char **argv)
 {
-	char user[USERDIR_MAX_USER + 1], password[512], hash[256];
-	char *path;
+	char user[USERDIR_MAX_USER + 1], password[512], hash[256], scram[256];
+	char *path, *secrets;
 	const char *error;
 	int ret = 1;
 
@@ -168,16 +169,30 @@ int passwd_file_command(const char *config_path, const char *server_name,
 	path = users_file != NULL ? xstrdup(users_file) : passwd_users_path(config_path, server_name);
 	if (path == NULL)
 		return 1;
+	/* Both forms: the yescrypt hash for LOGIN and PLAIN, the SCRAM-SHA-256
+	   secret (RFC 5803) for AUTHENTICATE SCRAM-SHA-256.  Neither gives the
+	   password back. */
 	if (passwd_read(password, sizeof(password)) == 0) {
 		if (userdir_hash_password(password, hash, sizeof(hash), &error) < 0 ||
-		    passwd_file_set(path, user, hash, &error) < 0) {
+		    userdir_scram_make(password, USERDIR_SCRAM_ITERATIONS, scram, sizeof(scram),
+				       &error) < 0) {
 			fprintf(stderr, "vimap: %s\n", error);
 		} else {
-			printf("password of %s set in %s (yescrypt)\n", user, path);
-			ret = 0;
+			secrets = xasprintf("%s:%s", hash, scram);
+			if (passwd_file_set(path, user, secrets, &error) < 0) {
+				fprintf(stderr, "vimap: %s\n", error);
+			} else {
+				printf("password of %s set in %s (yescrypt and SCRAM-SHA-256)\n",
+				       user, path);
+				ret = 0;
+			}
+			OPENSSL_cleanse(secrets, strlen(secrets));
+			free(secrets);
 		}
 	}
 	OPENSSL_cleanse(password, sizeof(password));
+	OPENSSL_cleanse(hash, sizeof(hash));
+	OPENSSL_cleanse(scram, sizeof(scram));
 	free(path);
 	return ret;
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include "config.h"
 #include "convert-config.h"
+#include "upgrade-store.h"
 #include "passwd-file.h"
 
 struct vimap_opts {
@@ -39,10 +40,13 @@ static void vimap_usage(FILE *out)
 		"             COMMAND [ARGS...]\n"
 		"       vimap [--config FILE] [--file USERS] passwd USER\n"
 		"       vimap convert-config [--force] [SEEDFILE [OUTFILE]]\n"
+		"       vimap [--config FILE] upgrade-store     (with vimapd stopped)\n"
 		"Commands (HELP lists them with their arguments):\n"
 		"  ENROLL userid [blocks [storage_group]]   ENROLL --from FILE\n"
 		"  DELETE userid\n"
 		"  MODIFY userid +/-blocks [FORCE]          ALERT [text]\n"
+		"  GRANT owner folder userid|anyone [rights]   REVOKE owner folder userid|anyone [rights]\n"
+		"  SHAREFOLDER to_user foldername owning_user foldername\n"
 		"  STATS [RESET]    TRACE class [address] [ON|OFF]    START    SHUTDOWN    HELP\n");
 }
 
@@ -272,6 +276,18 @@ static int vimap_admin(const struct vimap_opts *o, int argc, char **argv)
 	return ok ? 0 : 1;
 }
 
+static int vimap_upgrade_store(const struct vimap_opts *o)
+{
+	struct vimap_config *cfg = vimap_config(o);
+	int ret;
+
+	if (cfg == NULL)
+		return 1;
+	ret = upgrade_store_command(cfg, o->server_name, o->json);
+	config_free(&cfg);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct vimap_opts o;
@@ -288,5 +304,7 @@ int main(int argc, char **argv)
 					   argc - first, argv + first);
 	if (strcasecmp(argv[first], "convert-config") == 0)
 		return convert_config_command(argc - first, argv + first);
+	if (strcasecmp(argv[first], "upgrade-store") == 0)
+		return vimap_upgrade_store(&o);
 	return vimap_admin(&o, argc - first, argv + first);
 }

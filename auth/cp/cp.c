@@ -1,5 +1,6 @@
 /* auth plugin `cp`: checks passwords against the cp user directory file
- * (userdir.h), the analogue of VM's AUTHENTICATE CP.  The file is read at
+ * (userdir.h), the analogue of VM's AUTHENTICATE CP, and hands the kernel
+ * the users' SCRAM-SHA-256 secrets for AUTHENTICATE SCRAM-SHA-256.  The file is read at
  * start-up and again whenever it changes, so `vimap passwd` takes effect
  * without a restart. */
 #include "autoconfig.h"
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <openssl/crypto.h>
 #include <vimap/auth.h>
 #include "userdir.h"
 #include "verify-cache.h"
@@ -135,14 +137,39 @@ static void cp_maybe_reload(struct cp_state *st)
 	pthread_rwlock_unlock(&st->lock);
 }
 
+/* Checks `password` against an entry's secrets: the crypt hash when there
+   is one, else the SCRAM secret.  1, 0, or -1 (a hash this system cannot
+   compute). */
+static int cp_check(const char *secret, const char *scram, const char *password)
+{
+	struct vimap_scram_secret parsed;
+	int ok;
+
+	if (secret != NULL)
+		return userdir_check_secret(secret, password);
+	if (userdir_scram_parse(scram, &parsed) < 0)
+		return -1;
+	ok = userdir_scram_check(&parsed, password);
+	OPENSSL_cleanse(&parsed, sizeof(parsed));
+	return ok;
+}
+
+static void cp_free_secret(char **secret)
+{
+	if (*secret != NULL)
+		OPENSSL_cleanse(*secret, strlen(*secret));
+	free(*secret);
+	*secret = NULL;
+}
+
 static enum vimap_auth_result cp_verify(void *state, const char *user,
 					const char *password, const char **reason_r)
 {
 	struct cp_state *st = state;
 	const struct userdir_entry *e;
-	char canon[USERDIR_MAX_USER + 1], *secret = NULL;
+	char canon[USERDIR_MAX_USER + 1], *secret = NULL, *scram = NULL;
 	uint64_t generation = 0;
-	int ok;
+	int ok, found = 0;
 
 	cp_maybe_reload(st);
 	if (userdir_canonical_user(user, canon) == 0) {
@@ -153,19 +180,23 @@ static enum vimap_auth_result cp_verify(void *state, const char *user,
 		}
 		pthread_rwlock_rdlock(&st->lock);
 		e = userdir_find(st->dir, canon);
-		if (e != NULL)
-			secret = xstrdup(e->secret);
+		if (e != NULL) {
+			found = 1;
+			secret = e->secret != NULL ? xstrdup(e->secret) : NULL;
+			scram = e->scram != NULL ? xstrdup(e->scram) : NULL;
+		}
 		pthread_rwlock_unlock(&st->lock);
 	}
-	if (secret == NULL) {
+	if (!found) {
 		/* Spend the time a real check takes: no user enumeration by timing. */
 		(void)userdir_check_secret(st->dummy_hash, password);
 		st->host->counter_add(st->ctx, st->denied_counter, 1);
 		*reason_r = "no such user in the directory";
 		return VIMAP_AUTH_DENIED;
 	}
-	ok = userdir_check_secret(secret, password);
-	free(secret);
+	ok = cp_check(secret, scram, password);
+	cp_free_secret(&secret);
+	cp_free_secret(&scram);
 	if (ok > 0 && st->cache != NULL)
 		verify_cache_store(st->cache, canon, password, generation);
 	if (ok < 0) {
@@ -180,11 +211,41 @@ static enum vimap_auth_result cp_verify(void *state, const char *user,
 	return VIMAP_AUTH_OK;
 }
 
+static enum vimap_auth_result cp_scram_secret(void *state, const char *user,
+					      struct vimap_scram_secret *secret,
+					      const char **reason_r)
+{
+	struct cp_state *st = state;
+	const struct userdir_entry *e;
+	char canon[USERDIR_MAX_USER + 1];
+	int ret = -2;
+
+	cp_maybe_reload(st);
+	if (userdir_canonical_user(user, canon) < 0) {
+		*reason_r = "not a valid user id";
+		return VIMAP_AUTH_DENIED;
+	}
+	pthread_rwlock_rdlock(&st->lock);
+	e = userdir_find(st->dir, canon);
+	if (e != NULL && e->scram != NULL)
+		ret = userdir_scram_parse(e->scram, secret);
+	else if (e != NULL)
+		ret = -3;
+	pthread_rwlock_unlock(&st->lock);
+	if (ret == 0)
+		return VIMAP_AUTH_OK;
+	st->host->counter_add(st->ctx, st->denied_counter, 1);
+	*reason_r = ret == -2 ? "no such user in the directory" :
+		"the user has no SCRAM-SHA-256 secret (set the password again with vimap passwd)";
+	return VIMAP_AUTH_DENIED;
+}
+
 static const struct vimap_auth_ops cp_ops = {
 	.size = sizeof(struct vimap_auth_ops),
 	.init = cp_init,
 	.deinit = cp_deinit,
 	.verify = cp_verify,
+	.scram_secret = cp_scram_secret,
 };
 
 VIMAP_PLUGIN_DEFINE(VIMAP_PLUGIN_AUTH, "cp", PACKAGE_VERSION, &cp_ops);

@@ -1,4 +1,4 @@
-/* localfs: the SQLite index of one user.  The schema (format_version 1):
+/* localfs: the SQLite index of one user.  The schema (format_version 2):
  *
  *   meta          key/value: format_version, instance (random, per index),
  *                 next_file_id (file ids are reserved from it in blocks),
@@ -21,6 +21,10 @@
  *                 before the clean-up leaves nothing behind for good)
  *   expunged      (mailbox_id, uid, modseq) of each expunge, for QRESYNC
  *   subscriptions the subscribed names
+ *   acl           (format 2) RFC 4314 rights others have on a mailbox:
+ *                 by mailbox id, so they follow a rename and go with it
+ *   links         (format 2) SHAREFOLDER entries: a name in this user's
+ *                 list that stands for another user's mailbox
  *
  * A statement is prepared on a connection when first used; when the
  * connection goes back to the pool idle, only the statements of frequent
@@ -174,6 +178,17 @@ static const struct {
 	[LOCALFS_SUB_LIST] = { "list subscriptions",
 		"SELECT s.name, m.special_use, m.noselect, m.id FROM subscriptions s "
 		"LEFT JOIN mailboxes m ON m.name = s.name ORDER BY s.name" },
+	[LOCALFS_ACL_LIST] = { "list acl",
+		"SELECT identifier, rights FROM acl WHERE mailbox_id = ?1 ORDER BY identifier" },
+	[LOCALFS_ACL_SET] = { "set acl",
+		"INSERT OR REPLACE INTO acl (mailbox_id, identifier, rights) VALUES (?1, ?2, ?3)" },
+	[LOCALFS_ACL_DEL] = { "delete acl",
+		"DELETE FROM acl WHERE mailbox_id = ?1 AND identifier = ?2" },
+	[LOCALFS_LINK_LIST] = { "list links",
+		"SELECT name, owner, owner_mailbox FROM links ORDER BY name" },
+	[LOCALFS_LINK_SET] = { "insert link",
+		"INSERT INTO links (name, owner, owner_mailbox) VALUES (?1, ?2, ?3)" },
+	[LOCALFS_LINK_DEL] = { "delete link", "DELETE FROM links WHERE name = ?1" },
 };
 
 /* The statements an idle connection keeps prepared: those of the calls a
@@ -193,6 +208,10 @@ static const unsigned char localfs_db_hot[LOCALFS_STMT_COUNT] = {
 	[LOCALFS_MSG_STORE_FLAGS] = 1, [LOCALFS_MSG_UNSEEN_RANGE] = 1,
 	[LOCALFS_MSG_EXPUNGE_RANGE] = 1, [LOCALFS_EXP_INSERT] = 1, [LOCALFS_EXP_SINCE] = 1,
 };
+
+/* What format 2 added (sharing); localfs-format.c adds it to a format 1
+   index. */
+const char localfs_schema_2[] = LOCALFS_SCHEMA_2;
 
 static const char localfs_schema[] =
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
@@ -219,7 +238,8 @@ static const char localfs_schema[] =
 	"CREATE TABLE expunged (mailbox_id INTEGER NOT NULL"
 	" REFERENCES mailboxes (id) ON DELETE CASCADE, uid INTEGER NOT NULL,"
 	" modseq INTEGER NOT NULL, PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID;"
-	"CREATE TABLE subscriptions (name TEXT PRIMARY KEY) WITHOUT ROWID;";
+	"CREATE TABLE subscriptions (name TEXT PRIMARY KEY) WITHOUT ROWID;"
+	LOCALFS_SCHEMA_2;
 
 const char *localfs_db_stmt_name(enum localfs_stmt id)
 {
@@ -581,6 +601,31 @@ int localfs_db_create_schema(struct localfs_db *db, uint64_t blocks,
 		"COMMIT;", localfs_schema, LOCALFS_FORMAT_VERSION, (long long)instance,
 		(long long)(blocks > INT64_MAX ? INT64_MAX : blocks), group);
 	ret = localfs_db_exec_sql(db, sql, "create schema", err);
+	sqlite3_free(sql);
+	if (ret < 0 && !sqlite3_get_autocommit(db->db))
+		localfs_db_exec_sql(db, "ROLLBACK", "rollback", NULL);
+	return ret;
+}
+
+int localfs_db_upgrade(struct localfs_db *db, const char *path,
+		       struct vimap_storage_error *err)
+{
+	int64_t version;
+	char *sql;
+	int ret;
+
+	if (localfs_db_meta_get(db, "format_version", &version, err) < 0)
+		return -1;
+	if (version == LOCALFS_FORMAT_VERSION)
+		return 0;
+	if (version != 1)
+		return localfs_fail(err, VIMAP_STORAGE_ERR_INTERNAL,
+				    "%s: index format_version %lld cannot be upgraded to %d",
+				    path, (long long)version, LOCALFS_FORMAT_VERSION);
+	sql = sqlite3_mprintf("BEGIN IMMEDIATE;%s"
+			      "UPDATE meta SET value = %d WHERE key = 'format_version';"
+			      "COMMIT;", localfs_schema_2, LOCALFS_FORMAT_VERSION);
+	ret = localfs_db_exec_sql(db, sql, "upgrade to format 2", err);
 	sqlite3_free(sql);
 	if (ret < 0 && !sqlite3_get_autocommit(db->db))
 		localfs_db_exec_sql(db, "ROLLBACK", "rollback", NULL);

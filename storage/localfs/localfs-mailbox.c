@@ -364,7 +364,11 @@ static int localfs_mailbox_delete_in(struct localfs_db *db, const char *name,
 	if ((stmt = localfs_db_stmt(db, id, err)) == NULL)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, mb.id);
-	return localfs_db_exec(db, stmt, id, err);
+	if (localfs_db_exec(db, stmt, id, err) < 0)
+		return -1;
+	/* Grants go with the mailbox even when its node stays: a mailbox made
+	   again under that name must not inherit them. */
+	return children ? localfs_acl_clear(db, mb.id, err) : 0;
 }
 
 int localfs_mailbox_delete(void *user, const char *name, struct vimap_storage_error *err)

@@ -48,7 +48,7 @@
 #include <sqlite3.h>
 #include <vimap/storage.h>
 
-#define LOCALFS_FORMAT_VERSION 1    /* meta.format_version this build reads */
+#define LOCALFS_FORMAT_VERSION 2    /* meta.format_version this build reads */
 #define LOCALFS_BLOCK_SIZE 4096ull  /* a quota block */
 #define LOCALFS_ID_BLOCK 1024       /* file ids reserved at once */
 #define LOCALFS_BUSY_MS 5000        /* SQLite busy timeout */
@@ -129,6 +129,8 @@ enum localfs_stmt {
 	LOCALFS_EXP_INSERT, LOCALFS_EXP_SINCE, LOCALFS_EXP_DELETE_ALL,
 	LOCALFS_SUB_ADD, LOCALFS_SUB_DEL, LOCALFS_SUB_LIST,
 	LOCALFS_GC_ANY, LOCALFS_GC_LIST, LOCALFS_GC_CACHE_DEL, LOCALFS_GC_DEL,
+	LOCALFS_ACL_LIST, LOCALFS_ACL_SET, LOCALFS_ACL_DEL,
+	LOCALFS_LINK_LIST, LOCALFS_LINK_SET, LOCALFS_LINK_DEL,
 	LOCALFS_STMT_COUNT
 };
 
@@ -197,6 +199,15 @@ void localfs_log(struct localfs_state *st, enum vimap_log_level level,
 
 /* ---- localfs-db.c ---- */
 
+/* The tables format 2 added to format 1 (idempotent SQL). */
+#define LOCALFS_SCHEMA_2 \
+	"CREATE TABLE IF NOT EXISTS acl (mailbox_id INTEGER NOT NULL" \
+	" REFERENCES mailboxes (id) ON DELETE CASCADE, identifier TEXT NOT NULL," \
+	" rights TEXT NOT NULL, PRIMARY KEY (mailbox_id, identifier)) WITHOUT ROWID;" \
+	"CREATE TABLE IF NOT EXISTS links (name TEXT PRIMARY KEY, owner TEXT NOT NULL," \
+	" owner_mailbox TEXT NOT NULL) WITHOUT ROWID;"
+extern const char localfs_schema_2[];
+
 /* Opens the index at `path` (creating it when `create`), sets WAL mode,
    foreign keys, the busy timeout and synchronous FULL (fsync_on) or
    NORMAL, and registers the keyword function.  `shared` (may be NULL) is
@@ -217,6 +228,10 @@ int localfs_db_create_schema(struct localfs_db *db, uint64_t blocks,
    the version found and the one expected); *instance_r is meta.instance. */
 int localfs_db_check_version(struct localfs_db *db, const char *path, int64_t *instance_r,
 			     struct vimap_storage_error *err);
+/* Brings a format 1 index to this build's format in one transaction
+   (nothing when it is there already). */
+int localfs_db_upgrade(struct localfs_db *db, const char *path,
+		       struct vimap_storage_error *err);
 /* The cached statement `id`, reset and ready for binding; NULL with err. */
 sqlite3_stmt *localfs_db_stmt(struct localfs_db *db, enum localfs_stmt id,
 			      struct vimap_storage_error *err);
@@ -366,6 +381,25 @@ int localfs_mailbox_lookup(struct localfs_user *user, const char *call, const ch
 int localfs_mailbox_status(void *user, const char *name,
 			   struct vimap_mailbox_info *info_r,
 			   struct vimap_storage_error *err);
+/* ---- localfs-acl.c: the ABI 1.1 sharing ops ---- */
+int localfs_acl_list(void *user, const char *mailbox, vimap_acl_cb *cb, void *ctx,
+		     struct vimap_storage_error *err);
+int localfs_acl_set(void *user, const char *mailbox, const char *identifier,
+		    const char *rights, struct vimap_storage_error *err);
+int localfs_link_set(void *user, const char *name, const char *owner,
+		     const char *owner_mailbox, struct vimap_storage_error *err);
+int localfs_link_list(void *user, vimap_link_cb *cb, void *ctx,
+		      struct vimap_storage_error *err);
+/* Removes every ACL entry of mailbox `mailbox_id`, inside the caller's
+   write transaction. */
+int localfs_acl_clear(struct localfs_db *db, int64_t mailbox_id,
+		      struct vimap_storage_error *err);
+
+/* ---- localfs-format.c: the store's format (ABI 1.1) ---- */
+int localfs_check_format(void *state, struct vimap_storage_error *err);
+int localfs_upgrade(void *state, vimap_progress_cb *progress, void *ctx,
+		    struct vimap_storage_error *err);
+
 int localfs_mailbox_subscribe(void *user, const char *name, int on,
 			      struct vimap_storage_error *err);
 int localfs_mailbox_subscriptions(void *user, vimap_name_cb *cb, void *ctx,

@@ -670,6 +670,12 @@ static const struct vimap_storage_ops localfs_ops = {
 	.store = localfs_store,
 	.expunge = localfs_expunge,
 	.copy = localfs_copy,
+	.acl_list = localfs_acl_list,
+	.acl_set = localfs_acl_set,
+	.link_set = localfs_link_set,
+	.link_list = localfs_link_list,
+	.check_format = localfs_check_format,
+	.upgrade = localfs_upgrade,
 };
 
 VIMAP_PLUGIN_DEFINE(VIMAP_PLUGIN_STORAGE, "localfs", PACKAGE_VERSION, &localfs_ops);

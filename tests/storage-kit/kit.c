@@ -12,13 +12,19 @@
  *                            e.g. "{fsync: false}" (default: none)
  *
  * Every case enrols its own user (removing one left by an earlier run) and
- * removes it at the end, so a shared filepool works too.  The crash case
+ * removes it at the end, so a shared filepool works too.  A store whose
+ * check_format fails (a fresh PostgreSQL database for sfs) is upgraded
+ * once by the set-up, as `vimap upgrade-store` would.  The ABI 1.1 cases
+ * (ACL, links, format) fail against a plugin that lacks those ops;
+ * test_two_instances loads a second instance of the plugin on the same
+ * filepool, as a second vimapd process would have.  The crash case
  * forks a child that appends in a loop, kills it with SIGKILL at a random
  * moment, and checks that every append the child saw acknowledged is there,
  * byte for byte, and that no message is half visible. */
 #include "autoconfig.h"
 #include <check.h>
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -51,6 +57,29 @@ static void *kit_state;
 
 /* ---- set-up ---- */
 
+/* True when the plugin's ops table has member `m` (an ABI 1.1 op on an
+   older plugin is missing). */
+#define KIT_HAS(ops, m) \
+	((ops)->size >= offsetof(struct vimap_storage_ops, m) + sizeof((ops)->m) && \
+	 (ops)->m != NULL)
+
+/* A fresh store (an empty PostgreSQL database for sfs) gets its format
+   here, as `vimap upgrade-store` would make it: upgrade once when
+   check_format fails. */
+static void kit_prepare_store(const struct vimap_storage_ops *ops, void *state)
+{
+	struct vimap_storage_error err = { 0, NULL };
+
+	if (!KIT_HAS(ops, check_format) || !KIT_HAS(ops, upgrade))
+		return;
+	if (ops->check_format(state, &err) == 0)
+		return;
+	ck_assert_msg(ops->upgrade(state, NULL, NULL, &err) == 0, "upgrade failed: %s",
+		      err.text != NULL ? err.text : "?");
+	ck_assert_msg(ops->check_format(state, &err) == 0, "check_format after upgrade: %s",
+		      err.text != NULL ? err.text : "?");
+}
+
 static void kit_setup(void)
 {
 	const char *error = NULL;
@@ -62,6 +91,7 @@ static void kit_setup(void)
 				  &error) == 0, "%s", error);
 	kit_ops = kit_plugin->desc->ops;
 	kit_state = kit_plugin->state;
+	kit_prepare_store(kit_ops, kit_state);
 }
 
 static void kit_teardown(void)
@@ -779,6 +809,7 @@ static const struct {
 	{ 100000, 0 },    /* a hundred kilobytes */
 	{ 3000, 1 },      /* binary content with NULs */
 	{ 1048576, 1 },   /* a megabyte */
+	{ 5242881, 1 },   /* five megabytes and one octet (sfs: through a temp file) */
 };
 
 START_TEST(test_append_bytes)
@@ -874,7 +905,6 @@ START_TEST(test_append_multi)
 		ck_assert_int_eq(memcmp(m->cache, a[i].cache, a[i].cache_size), 0);
 		ck_assert_uint_gt(m->modseq, 0);
 		kit_check_bytes(box, uids[i], msgs[i], a[i].size);
-		free(msgs[i]);
 	}
 	/* fetch skips UIDs that are not there */
 	kit_recs_free(&recs);
@@ -897,6 +927,8 @@ START_TEST(test_append_multi)
 	/* To a missing mailbox. */
 	KIT_FAILS(kit_ops->append(u, "missing", a, 1, &uidv2, uids, &err), err,
 		  VIMAP_STORAGE_ERR_NONEXISTENT);
+	for (i = 0; i < 4; i++)
+		free(msgs[i]);
 	kit_recs_free(&recs);
 	kit_done(user, u);
 }
@@ -1729,6 +1761,349 @@ START_TEST(test_crash_safety)
 }
 END_TEST
 
+/* ---- ABI 1.1: sharing and the store's format ---- */
+
+/* The plugin fills the ABI 1.1 operations (sharing, format). */
+START_TEST(test_ops_complete_1_1)
+{
+	ck_assert_msg(KIT_HAS(kit_ops, acl_list), "acl_list missing");
+	ck_assert_msg(KIT_HAS(kit_ops, acl_set), "acl_set missing");
+	ck_assert_msg(KIT_HAS(kit_ops, link_set), "link_set missing");
+	ck_assert_msg(KIT_HAS(kit_ops, link_list), "link_list missing");
+	ck_assert_msg(KIT_HAS(kit_ops, check_format), "check_format missing");
+	ck_assert_msg(KIT_HAS(kit_ops, upgrade), "upgrade missing");
+}
+END_TEST
+
+/* ACL entries as collected from acl_list. */
+struct kit_acl {
+	char ids[16][65];
+	char rights[16][16];
+	unsigned n;
+};
+
+static void kit_acl_cb(void *ctx, const char *identifier, const char *rights)
+{
+	struct kit_acl *a = ctx;
+
+	if (a->n == 16)
+		return;
+	snprintf(a->ids[a->n], sizeof(a->ids[a->n]), "%s", identifier);
+	snprintf(a->rights[a->n], sizeof(a->rights[a->n]), "%s", rights);
+	a->n++;
+}
+
+/* The rights of `id` in a, or NULL. */
+static const char *kit_acl_rights(const struct kit_acl *a, const char *id)
+{
+	unsigned i;
+
+	for (i = 0; i < a->n; i++) {
+		if (strcmp(a->ids[i], id) == 0)
+			return a->rights[i];
+	}
+	return NULL;
+}
+
+static void kit_acl_read(void *u, const char *mailbox, struct kit_acl *a)
+{
+	struct vimap_storage_error err = { 0, NULL };
+
+	memset(a, 0, sizeof(*a));
+	KIT_OK(kit_ops->acl_list(u, mailbox, kit_acl_cb, a, &err), err);
+}
+
+/* One step of the ACL script: set `rights` for `id` on `mailbox` (NULL
+   rights: rename `mailbox` to `id` or, with id NULL, delete it), then the
+   number of entries `mailbox_after` must hold and the rights of `id`. */
+static const struct kit_acl_step {
+	const char *mailbox;
+	const char *id;
+	const char *rights;
+	const char *check_box;
+	unsigned want_n;
+	const char *want_rights;     /* NULL: no entry for id */
+} kit_acl_script[] = {
+	/* a first grant */
+	{ "shared", "bob", "lr", "shared", 1, "lr" },
+	/* a second identifier, "anyone" */
+	{ "shared", "anyone", "l", "shared", 2, "l" },
+	/* setting again replaces the rights */
+	{ "shared", "bob", "lrswi", "shared", 2, "lrswi" },
+	/* empty rights remove the entry */
+	{ "shared", "anyone", "", "shared", 1, NULL },
+	/* removing an entry that is not there changes nothing */
+	{ "shared", "carol", "", "shared", 1, NULL },
+	/* entries of one mailbox are not another's */
+	{ "INBOX", "carol", "lr", "INBOX", 1, "lr" },
+	/* a rename takes the entries along (renamed to "moved") */
+	{ "shared", "moved", NULL, "moved", 1, NULL },
+	/* ... bob's rights are under the new name */
+	{ "moved", "bob", "lrswi", "moved", 1, "lrswi" },
+};
+
+/* acl_set / acl_list / removal; entries follow a rename and go with a
+   delete; NONEXISTENT for a mailbox that is not there. */
+START_TEST(test_acl)
+{
+	const char *user = "kit-acl";
+	struct vimap_storage_error err = { 0, NULL };
+	struct kit_acl a;
+	unsigned i;
+	void *u;
+
+	ck_assert_msg(KIT_HAS(kit_ops, acl_set) && KIT_HAS(kit_ops, acl_list),
+		      "acl_set/acl_list missing (ABI 1.1)");
+	kit_enroll(user, 1000);
+	u = kit_open(user);
+	KIT_OK(kit_ops->mailbox_create(u, "shared", 0, &err), err);
+	kit_acl_read(u, "shared", &a);
+	ck_assert_uint_eq(a.n, 0);
+	for (i = 0; i < sizeof(kit_acl_script) / sizeof(kit_acl_script[0]); i++) {
+		const struct kit_acl_step *s = &kit_acl_script[i];
+		const char *got;
+
+		if (s->rights != NULL)
+			KIT_OK(kit_ops->acl_set(u, s->mailbox, s->id, s->rights, &err), err);
+		else
+			KIT_OK(kit_ops->mailbox_rename(u, s->mailbox, s->id, &err), err);
+		kit_acl_read(u, s->check_box, &a);
+		ck_assert_msg(a.n == s->want_n, "step %u: %u entries, want %u", i, a.n, s->want_n);
+		if (s->rights == NULL)
+			continue;
+		got = kit_acl_rights(&a, s->id);
+		if (s->want_rights == NULL)
+			ck_assert_msg(got == NULL, "step %u: %s still has '%s'", i, s->id, got);
+		else
+			ck_assert_msg(got != NULL && strcmp(got, s->want_rights) == 0,
+				      "step %u: %s has '%s', want '%s'", i, s->id,
+				      got != NULL ? got : "(none)", s->want_rights);
+	}
+	/* The old name has no mailbox, so no ACL. */
+	KIT_FAILS(kit_ops->acl_list(u, "shared", kit_acl_cb, &a, &err), err,
+		  VIMAP_STORAGE_ERR_NONEXISTENT);
+	KIT_FAILS(kit_ops->acl_set(u, "nope", "bob", "lr", &err), err,
+		  VIMAP_STORAGE_ERR_NONEXISTENT);
+	/* Deleted and created again: no entries left. */
+	KIT_OK(kit_ops->mailbox_delete(u, "moved", &err), err);
+	KIT_OK(kit_ops->mailbox_create(u, "moved", 0, &err), err);
+	kit_acl_read(u, "moved", &a);
+	ck_assert_uint_eq(a.n, 0);
+	/* INBOX's entry was not touched by any of it. */
+	kit_acl_read(u, "INBOX", &a);
+	ck_assert_uint_eq(a.n, 1);
+	ck_assert_str_eq(a.ids[0], "carol");
+	kit_done(user, u);
+}
+END_TEST
+
+/* Links as collected from link_list. */
+struct kit_links {
+	char names[8][64], owners[8][65], boxes[8][64];
+	unsigned n;
+};
+
+static void kit_link_cb(void *ctx, const char *name, const char *owner,
+			const char *owner_mailbox)
+{
+	struct kit_links *l = ctx;
+
+	if (l->n == 8)
+		return;
+	snprintf(l->names[l->n], sizeof(l->names[l->n]), "%s", name);
+	snprintf(l->owners[l->n], sizeof(l->owners[l->n]), "%s", owner);
+	snprintf(l->boxes[l->n], sizeof(l->boxes[l->n]), "%s", owner_mailbox);
+	l->n++;
+}
+
+/* link_set / link_list: add, EXISTS on a second add, remove, NONEXISTENT
+   on removing a missing link; links are per user. */
+START_TEST(test_links)
+{
+	const char *user = "kit-links", *other = "kit-links2";
+	struct vimap_storage_error err = { 0, NULL };
+	struct kit_links l;
+	void *u, *u2;
+	int k;
+
+	ck_assert_msg(KIT_HAS(kit_ops, link_set) && KIT_HAS(kit_ops, link_list),
+		      "link_set/link_list missing (ABI 1.1)");
+	kit_enroll(user, 1000);
+	kit_enroll(other, 1000);
+	u = kit_open(user);
+	u2 = kit_open(other);
+	memset(&l, 0, sizeof(l));
+	KIT_OK(kit_ops->link_list(u, kit_link_cb, &l, &err), err);
+	ck_assert_uint_eq(l.n, 0);
+	KIT_OK(kit_ops->link_set(u, "Shared/bob", "bob", "Projects/x", &err), err);
+	KIT_OK(kit_ops->link_set(u, "team", "carol", "INBOX", &err), err);
+	KIT_FAILS(kit_ops->link_set(u, "team", "dave", "INBOX", &err), err,
+		  VIMAP_STORAGE_ERR_EXISTS);
+	KIT_OK(kit_ops->link_list(u, kit_link_cb, &l, &err), err);
+	ck_assert_uint_eq(l.n, 2);
+	k = strcmp(l.names[0], "team") == 0 ? 0 : 1;
+	ck_assert_str_eq(l.names[k], "team");
+	ck_assert_str_eq(l.owners[k], "carol");
+	ck_assert_str_eq(l.boxes[k], "INBOX");
+	ck_assert_str_eq(l.names[1 - k], "Shared/bob");
+	ck_assert_str_eq(l.owners[1 - k], "bob");
+	ck_assert_str_eq(l.boxes[1 - k], "Projects/x");
+	/* The other user has none. */
+	memset(&l, 0, sizeof(l));
+	KIT_OK(kit_ops->link_list(u2, kit_link_cb, &l, &err), err);
+	ck_assert_uint_eq(l.n, 0);
+	/* Removal. */
+	KIT_OK(kit_ops->link_set(u, "team", NULL, NULL, &err), err);
+	KIT_FAILS(kit_ops->link_set(u, "team", NULL, NULL, &err), err,
+		  VIMAP_STORAGE_ERR_NONEXISTENT);
+	memset(&l, 0, sizeof(l));
+	KIT_OK(kit_ops->link_list(u, kit_link_cb, &l, &err), err);
+	ck_assert_uint_eq(l.n, 1);
+	ck_assert_str_eq(l.names[0], "Shared/bob");
+	/* Removed again with the user. */
+	kit_ops->user_close(u2);
+	KIT_OK(kit_ops->unenroll(kit_state, other, &err), err);
+	kit_done(user, u);
+}
+END_TEST
+
+static void kit_progress_cb(void *ctx, uint64_t done, uint64_t total)
+{
+	unsigned *calls = ctx;
+
+	ck_assert_uint_le(done, total);
+	(*calls)++;
+}
+
+/* check_format passes on the store the set-up prepared (upgraded when it
+   was new); upgrade again is harmless: it succeeds, the format still
+   checks, and a user's mail is untouched. */
+START_TEST(test_format_upgrade)
+{
+	const char *user = "kit-format";
+	struct vimap_storage_error err = { 0, NULL };
+	unsigned calls = 0;
+	uint32_t uid;
+	size_t len;
+	char *msg;
+	void *u, *box;
+
+	ck_assert_msg(KIT_HAS(kit_ops, check_format) && KIT_HAS(kit_ops, upgrade),
+		      "check_format/upgrade missing (ABI 1.1)");
+	KIT_OK(kit_ops->check_format(kit_state, &err), err);
+	kit_enroll(user, 1000);
+	u = kit_open(user);
+	msg = kit_message(7, 3000, &len);
+	uid = kit_append(u, "INBOX", msg, len, VIMAP_FLAG_FLAGGED, "kw", NULL);
+	KIT_OK(kit_ops->upgrade(kit_state, kit_progress_cb, &calls, &err), err);
+	KIT_OK(kit_ops->upgrade(kit_state, NULL, NULL, &err), err);
+	KIT_OK(kit_ops->check_format(kit_state, &err), err);
+	/* The handles made before still work; the mail is all there. */
+	ck_assert_uint_eq(kit_status(u, "INBOX").messages, 1);
+	box = kit_box(u, "INBOX", NULL);
+	kit_check_bytes(box, uid, msg, len);
+	kit_ops->mailbox_close(box);
+	kit_ops->user_close(u);
+	u = kit_open(user);
+	ck_assert_uint_eq(kit_status(u, "INBOX").messages, 1);
+	free(msg);
+	kit_done(user, u);
+}
+END_TEST
+
+/* ---- two plugin instances on one filepool ---- */
+
+struct kit_instance_thread {
+	const struct vimap_storage_ops *ops;
+	void *state;
+	const char *user;
+	unsigned base;
+	uint32_t uids[150];
+	int failed;
+	char error[256];
+};
+
+static void *kit_instance_append(void *arg)
+{
+	struct kit_instance_thread *t = arg;
+	struct vimap_storage_error err = { 0, NULL };
+	void *u = NULL;
+	unsigned i;
+
+	if (t->ops->user_open(t->state, t->user, &u, &err) < 0) {
+		snprintf(t->error, sizeof(t->error), "user_open: %s", err.text);
+		t->failed = 1;
+		return NULL;
+	}
+	for (i = 0; i < 150; i++) {
+		size_t len;
+		char *msg = kit_message(t->base + i, 200 + (i % 5) * 700, &len);
+		struct vimap_append a = { msg, len, 0, "", 1700000000, 0, NULL, 0 };
+		uint32_t uidv;
+
+		if (t->ops->append(u, "INBOX", &a, 1, &uidv, &t->uids[i], &err) < 0) {
+			snprintf(t->error, sizeof(t->error), "append %u: %s", i, err.text);
+			t->failed = 1;
+			free(msg);
+			break;
+		}
+		free(msg);
+	}
+	t->ops->user_close(u);
+	return NULL;
+}
+
+/* Two instances of the plugin loaded on the same filepool (as two vimapd
+   processes would be) append to one mailbox at the same time: every UID
+   is given once, every message is there, and each instance sees the
+   other's messages. */
+START_TEST(test_two_instances)
+{
+	const char *user = "kit-instances";
+	struct vimap_plugin_ctx *second = NULL;
+	struct kit_instance_thread t[2];
+	const char *error = NULL;
+	pthread_t th[2];
+	uint32_t all[300];
+	unsigned i;
+	void *u, *u2 = NULL;
+	struct vimap_storage_error err = { 0, NULL };
+	struct vimap_mailbox_info info;
+
+	ck_assert_msg(loader_open(kit_dir, kit_name, VIMAP_PLUGIN_STORAGE, &second, &error) == 0,
+		      "%s", error);
+	ck_assert_msg(loader_init(second, config_plugin_section(kit_cfg, kit_name), &error) == 0,
+		      "%s", error);
+	kit_enroll(user, 1000000);
+	memset(t, 0, sizeof(t));
+	for (i = 0; i < 2; i++) {
+		t[i].ops = i == 0 ? kit_ops : second->desc->ops;
+		t[i].state = i == 0 ? kit_state : second->state;
+		t[i].user = user;
+		t[i].base = i * 1000;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, kit_instance_append, &t[i]), 0);
+	}
+	for (i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_msg(!t[i].failed, "instance %u: %s", i, t[i].error);
+	}
+	memcpy(all, t[0].uids, sizeof(t[0].uids));
+	memcpy(all + 150, t[1].uids, sizeof(t[1].uids));
+	qsort(all, 300, sizeof(all[0]), kit_uid_sort);
+	for (i = 1; i < 300; i++)
+		ck_assert_msg(all[i] != all[i - 1], "UID %u given twice", all[i]);
+	u = kit_open(user);
+	ck_assert_uint_eq(kit_status(u, "INBOX").messages, 300);
+	KIT_OK(t[1].ops->user_open(t[1].state, user, &u2, &err), err);
+	KIT_OK(t[1].ops->mailbox_status(u2, "INBOX", &info, &err), err);
+	ck_assert_uint_eq(info.messages, 300);
+	ck_assert_uint_eq(info.uidnext, all[299] + 1);
+	t[1].ops->user_close(u2);
+	loader_close(&second);
+	kit_done(user, u);
+}
+END_TEST
+
 /* ---- main ---- */
 
 static Suite *kit_suite(void)
@@ -1758,10 +2133,16 @@ static Suite *kit_suite(void)
 	tcase_add_test(api, test_status_counts);
 	tcase_add_test(api, test_status_recent);
 	tcase_add_test(api, test_nested_calls);
+	/* ABI 1.1: expected to fail against a plugin built before it */
+	tcase_add_test(api, test_ops_complete_1_1);
+	tcase_add_test(api, test_acl);
+	tcase_add_test(api, test_links);
+	tcase_add_test(api, test_format_upgrade);
 	suite_add_tcase(s, api);
 	tcase_add_checked_fixture(stress, kit_setup, kit_teardown);
 	tcase_set_timeout(stress, 300);
 	tcase_add_test(stress, test_concurrent_sessions);
+	tcase_add_test(stress, test_two_instances);
 	tcase_add_test(stress, test_many_sessions);
 	tcase_add_test(stress, test_crash_safety);
 	suite_add_tcase(s, stress);

@@ -1,0 +1,187 @@
+#include "autoconfig.h"
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "acl.h"
+#include "error.h"
+#include "session.h"
+#include "xalloc.h"
+
+int acl_rights_parse(const char *text, uint32_t *rights_r, const char **error_r)
+{
+	uint32_t rights = 0;
+	const char *p;
+
+	for (p = text; *p != '\0'; p++) {
+		const char *at = strchr(ACL_RIGHTS_ORDER, *p);
+
+		if (*p == 'c')
+			rights |= ACL_CREATE | ACL_DELETE;
+		else if (*p == 'd')
+			rights |= ACL_DELETE | ACL_DELMSG | ACL_EXPUNGE;
+		else if (at != NULL && *p != '\0')
+			rights |= 1u << (at - ACL_RIGHTS_ORDER);
+		else
+			return error_set(error_r, "'%c' is not an RFC 4314 right (%s)", *p,
+					 ACL_RIGHTS_ORDER);
+	}
+	*rights_r = rights;
+	return 0;
+}
+
+const char *acl_rights_str(uint32_t rights, char *buf)
+{
+	size_t i, n = 0;
+
+	for (i = 0; ACL_RIGHTS_ORDER[i] != '\0'; i++) {
+		if (rights & (1u << i))
+			buf[n++] = ACL_RIGHTS_ORDER[i];
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+int acl_identifier(const char *id, char out[USERID_MAX + 1])
+{
+	if (strcasecmp(id, "anyone") == 0) {
+		strcpy(out, "anyone");
+		return 1;
+	}
+	return userid_canonical(id, strlen(id), out) == 0;
+}
+
+int acl_supported(void)
+{
+	const struct vimap_storage_ops *ops = session_storage(NULL);
+
+	return ops->size >= offsetof(struct vimap_storage_ops, link_list) +
+		sizeof(ops->link_list) && ops->acl_list != NULL && ops->acl_set != NULL &&
+		ops->link_set != NULL && ops->link_list != NULL;
+}
+
+struct acl_rights_ctx {
+	const char *user;
+	uint32_t rights;
+	int bad;
+};
+
+static void acl_rights_cb(void *arg, const char *identifier, const char *rights)
+{
+	struct acl_rights_ctx *ctx = arg;
+	uint32_t bits;
+	const char *error;
+
+	if (strcmp(identifier, ctx->user) != 0 && strcmp(identifier, "anyone") != 0)
+		return;
+	if (acl_rights_parse(rights, &bits, &error) < 0)
+		ctx->bad = 1;   /* a broken row grants nothing */
+	else
+		ctx->rights |= bits;
+}
+
+int acl_rights_of(void *owner_handle, const char *owner, const char *mailbox,
+		  const char *user, uint32_t *rights_r, struct vimap_storage_error *err)
+{
+	struct acl_rights_ctx ctx = { user, 0, 0 };
+
+	if (strcmp(owner, user) == 0) {
+		*rights_r = ACL_ALL;
+		return 0;
+	}
+	if (!acl_supported()) {
+		*rights_r = 0;
+		return 0;
+	}
+	if (session_storage(NULL)->acl_list(owner_handle, mailbox, acl_rights_cb, &ctx, err) < 0)
+		return -1;
+	*rights_r = ctx.rights;
+	return 0;
+}
+
+/* ---- links ---- */
+
+struct acl_find_ctx {
+	const char *name;
+	char *owner, *owner_mailbox;   /* the link's target, copied */
+};
+
+static void acl_find_cb(void *arg, const char *name, const char *owner,
+			const char *owner_mailbox)
+{
+	struct acl_find_ctx *ctx = arg;
+
+	if (ctx->owner == NULL && strcmp(name, ctx->name) == 0) {
+		ctx->owner = xstrdup(owner);
+		ctx->owner_mailbox = xstrdup(owner_mailbox);
+	}
+}
+
+int acl_links(void *user_handle, acl_link_cb *cb, void *ctx,
+	      struct vimap_storage_error *err)
+{
+	if (!acl_supported())
+		return 0;
+	return session_storage(NULL)->link_list(user_handle, cb, ctx, err);
+}
+
+/* The owner's handle and rights for the link target. */
+static int mailbox_ref_shared(const char *user, struct acl_find_ctx *link,
+			      struct mailbox_ref *ref, struct vimap_storage_error *err)
+{
+	const struct vimap_storage_ops *ops = session_storage(NULL);
+	void *state;
+
+	session_storage(&state);
+	if (userid_canonical(link->owner, strlen(link->owner), ref->owner) < 0 ||
+	    ops->user_open(state, ref->owner, &ref->user, err) < 0) {
+		err->code = VIMAP_STORAGE_ERR_NONEXISTENT;
+		err->text = "the shared folder's owner is no longer enrolled";
+		return -1;
+	}
+	ref->shared = 1;
+	ref->name = link->owner_mailbox;
+	link->owner_mailbox = NULL;
+	if (acl_rights_of(ref->user, ref->owner, ref->name, user, &ref->rights, err) < 0)
+		return -1;
+	if ((ref->rights & (ACL_LOOKUP | ACL_READ)) == 0) {
+		err->code = VIMAP_STORAGE_ERR_NONEXISTENT;
+		err->text = "no such mailbox (the owner grants no access to it)";
+		return -1;
+	}
+	return 0;
+}
+
+int mailbox_ref_resolve(const char *user, void *user_handle, const char *name,
+			struct mailbox_ref *ref, struct vimap_storage_error *err)
+{
+	struct acl_find_ctx link = { name, NULL, NULL };
+	int ret = 0;
+
+	memset(ref, 0, sizeof(*ref));
+	if (strcmp(name, "INBOX") != 0 && acl_supported() &&
+	    session_storage(NULL)->link_list(user_handle, acl_find_cb, &link, err) < 0)
+		return -1;
+	if (link.owner != NULL) {
+		ret = mailbox_ref_shared(user, &link, ref, err);
+		if (ret < 0)
+			mailbox_ref_release(ref);
+	} else {
+		ref->user = user_handle;
+		snprintf(ref->owner, sizeof(ref->owner), "%s", user);
+		ref->name = xstrdup(name);
+		ref->rights = ACL_ALL;
+	}
+	free(link.owner);
+	free(link.owner_mailbox);
+	return ret;
+}
+
+void mailbox_ref_release(struct mailbox_ref *ref)
+{
+	if (ref->shared && ref->user != NULL)
+		session_storage(NULL)->user_close(ref->user);
+	free(ref->name);
+	memset(ref, 0, sizeof(*ref));
+}

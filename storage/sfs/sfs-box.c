@@ -1,0 +1,528 @@
+/* sfs: an open mailbox: sync, fetch, message bytes and \Recent.  Reads run
+ * in one REPEATABLE READ snapshot, so what a call reports is consistent
+ * (its records, its expunges and the HIGHESTMODSEQ it returns agree).
+ * Records are streamed (libpq's single-row mode) and handed to the callback
+ * one at a time, so a sync of 100,000 messages holds one row in memory; a
+ * plugin call made from a callback runs on a connection of its own.
+ *
+ * Message bytes: a body of up to SFS_MEM_MAX octets is read into memory; a
+ * larger one is streamed chunk by chunk into an unlinked temporary file
+ * (O_TMPFILE in $TMPDIR, else /tmp) which is then mmap()ed, so a 50 MB
+ * message never sits whole in the process's heap, and its pages are the
+ * kernel's to drop under memory pressure. */
+#include "autoconfig.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "sfs-private.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+/* What open_message hands out in vimap_message_data.priv. */
+struct sfs_bytes {
+	void *mem;                   /* malloc()ed, or */
+	void *map;                   /* mmap()ed */
+	size_t map_len;
+};
+
+int sfs_box_open(void *user, const char *name, void **box_r,
+		 struct vimap_mailbox_info *info_r, struct vimap_storage_error *err)
+{
+	struct sfs_user *u = user;
+	struct sfs_box *box;
+	struct sfs_mbox mb;
+
+	if (sfs_mailbox_lookup(u, "mailbox_open", name, &mb, err) < 0)
+		return -1;
+	box = xcalloc(1, sizeof(*box));
+	box->user = u;
+	box->id = mb.id;
+	box->uidvalidity = mb.uidvalidity;
+	box->name = xstrdup(name);
+	sfs_mailbox_info(&mb, info_r);
+	*box_r = box;
+	return 0;
+}
+
+void sfs_box_close(void *box)
+{
+	struct sfs_box *b = box;
+
+	if (b == NULL)
+		return;
+	free(b->name);
+	free(b);
+}
+
+int sfs_box_row(struct sfs_conn *c, struct sfs_box *box, const char *call, int lock,
+		struct sfs_mbox *mb_r, struct vimap_storage_error *err)
+{
+	int found = sfs_db_mbox_get_id(c, box->id, lock, mb_r, err);
+
+	if (found < 0)
+		return -1;
+	if (!found || mb_r->noselect || mb_r->uidvalidity != box->uidvalidity)
+		return sfs_fail(err, VIMAP_STORAGE_ERR_NONEXISTENT,
+				"%s(%s) failed: the mailbox was deleted", call, box->name);
+	return 0;
+}
+
+int sfs_box_runs(const uint32_t *uids, unsigned count,
+		 int (*run_cb)(void *ctx, uint32_t first, uint32_t last), void *ctx)
+{
+	unsigned i = 0;
+
+	while (i < count) {
+		uint32_t first = uids[i], last = uids[i];
+
+		for (i++; i < count && uids[i] == last + 1; i++)
+			last = uids[i];
+		if (run_cb(ctx, first, last) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct sfs_select_ctx {
+	int (*sel_cb)(void *ctx, uint32_t first, uint32_t last, const char *array);
+	void *ctx;
+	unsigned runs;
+};
+
+static int sfs_box_count_runs(void *ctx, uint32_t first, uint32_t last)
+{
+	(void)first;
+	(void)last;
+	((struct sfs_select_ctx *)ctx)->runs++;
+	return 0;
+}
+
+static int sfs_box_select_run(void *ctx, uint32_t first, uint32_t last)
+{
+	struct sfs_select_ctx *s = ctx;
+
+	return s->sel_cb(s->ctx, first, last, NULL);
+}
+
+int sfs_box_select(const uint32_t *uids, unsigned count,
+		   int (*sel_cb)(void *ctx, uint32_t first, uint32_t last, const char *array),
+		   void *ctx)
+{
+	struct sfs_select_ctx s = { sel_cb, ctx, 0 };
+	struct strbuf arr = STRBUF_INIT;
+	unsigned i;
+	int ret;
+
+	sfs_box_runs(uids, count, sfs_box_count_runs, &s);
+	if (s.runs <= 4)
+		return sfs_box_runs(uids, count, sfs_box_select_run, &s);
+	strbuf_appendc(&arr, '{');
+	for (i = 0; i < count; i++)
+		strbuf_appendf(&arr, "%s%u", i > 0 ? "," : "", uids[i]);
+	strbuf_appendc(&arr, '}');
+	ret = sel_cb(ctx, uids[0], uids[count - 1], arr.data);
+	strbuf_free(&arr);
+	return ret;
+}
+
+/* Fills a record from row `row` (the column order of MSG_COLS [, cache]). */
+static void sfs_box_record(const PGresult *res, int row, int with_cache,
+			   struct vimap_message *m)
+{
+	const char *kw = sfs_get_text(res, row, 3);
+
+	m->uid = (uint32_t)sfs_get_int(res, row, 0);
+	m->flags = (uint32_t)sfs_get_int(res, row, 1);
+	m->modseq = (uint64_t)sfs_get_int(res, row, 2);
+	m->keywords = kw != NULL ? kw : "";
+	m->internal_date = sfs_get_int(res, row, 4);
+	m->tz_offset = (int32_t)sfs_get_int(res, row, 5);
+	m->size = (uint64_t)sfs_get_int(res, row, 6);
+	m->cache = NULL;
+	m->cache_size = 0;
+	if (with_cache && !PQgetisnull(res, row, 7)) {
+		m->cache = PQgetvalue(res, row, 7);
+		m->cache_size = (size_t)PQgetlength(res, row, 7);
+	}
+}
+
+/* Runs record query `id` (parameter $2 the UID to go on from) in batches
+   of SFS_BATCH rows, handing each record to cb; *delivered_r counts them. */
+static int sfs_box_records(struct sfs_conn *c, enum sfs_stmt id, struct sfs_params *p,
+			   int with_cache, vimap_message_cb *cb, void *ctx, const char *call,
+			   unsigned *delivered_r, struct vimap_storage_error *err)
+{
+	struct vimap_message m;
+
+	for (;;) {
+		PGresult *res = sfs_exec(c, id, p, with_cache, err);
+		int i, n;
+
+		if (res == NULL)
+			return -1;
+		n = PQntuples(res);
+		for (i = 0; i < n; i++) {
+			sfs_box_record(res, i, with_cache, &m);
+			(*delivered_r)++;
+			if (cb != NULL && cb(ctx, &m) < 0) {
+				PQclear(res);
+				return sfs_fail(err, VIMAP_STORAGE_ERR_INTERNAL,
+						"%s failed: stopped by the callback", call);
+			}
+		}
+		PQclear(res);
+		if (n < SFS_BATCH || m.uid == SFS_UID_MAX)
+			return 0;
+		sfs_p_set_int(p, 1, (int64_t)m.uid + 1);
+	}
+}
+
+static int sfs_box_expunged_since(struct sfs_conn *c, struct sfs_box *box, uint64_t since,
+				  vimap_uid_cb *expunged, void *ctx,
+				  struct vimap_storage_error *err)
+{
+	struct sfs_params p;
+	PGresult *res;
+	int i, n;
+
+	sfs_p_init(&p);
+	sfs_p_int(&p, box->id);
+	sfs_p_int(&p, (int64_t)since);
+	if ((res = sfs_exec(c, SFS_EXP_SINCE, &p, 0, err)) == NULL)
+		return -1;
+	n = PQntuples(res);
+	for (i = 0; i < n; i++)
+		expunged(ctx, (uint32_t)sfs_get_int(res, i, 0));
+	PQclear(res);
+	return 0;
+}
+
+/* The box's row with its recent count, on c (NULL: on a connection of its
+   own, outside any transaction), checked to be the one opened. */
+static int sfs_box_status(struct sfs_conn *c, struct sfs_box *box, const char *call,
+			  struct sfs_mbox *mb_r, struct vimap_storage_error *err)
+{
+	int found = sfs_db_mbox_status(box->user->st, c, 0, NULL, box->id, mb_r, err);
+
+	if (found < 0)
+		return -1;
+	if (!found || mb_r->noselect || mb_r->uidvalidity != box->uidvalidity)
+		return sfs_fail(err, VIMAP_STORAGE_ERR_NONEXISTENT,
+				"%s(%s) failed: the mailbox was deleted", call, box->name);
+	return 0;
+}
+
+/* The changes and expunges, in the caller's snapshot. */
+static int sfs_box_sync_in(struct sfs_conn *c, struct sfs_box *box, uint64_t since,
+			   unsigned want, vimap_message_cb *changed, vimap_uid_cb *expunged,
+			   void *ctx, struct sfs_mbox *mb, struct vimap_storage_error *err)
+{
+	int with_cache = (want & VIMAP_WANT_CACHE) != 0;
+	unsigned delivered = 0;
+	enum sfs_stmt id;
+	struct sfs_params p;
+
+	if (sfs_box_status(c, box, "mailbox_sync", mb, err) < 0)
+		return -1;
+	if (since < mb->highestmodseq && changed != NULL) {
+		/* Since 0 (or before anything changed) is every message. */
+		if (since < 2)
+			id = with_cache ? SFS_MSG_SCAN_CACHE : SFS_MSG_SCAN;
+		else
+			id = with_cache ? SFS_MSG_SINCE_CACHE : SFS_MSG_SINCE;
+		sfs_p_init(&p);
+		sfs_p_int(&p, box->id);
+		sfs_p_int(&p, 1);
+		if (since >= 2)
+			sfs_p_int(&p, (int64_t)since);
+		if (sfs_box_records(c, id, &p, with_cache, changed, ctx, "mailbox_sync",
+				    &delivered, err) < 0)
+			return -1;
+	}
+	if (since > 0 && since < mb->highestmodseq && expunged != NULL &&
+	    sfs_box_expunged_since(c, box, since, expunged, ctx, err) < 0)
+		return -1;
+	return 0;
+}
+
+int sfs_box_sync(void *box, uint64_t since_modseq, unsigned want,
+		 vimap_message_cb *changed, vimap_uid_cb *expunged, void *ctx,
+		 struct vimap_mailbox_info *info_r, struct vimap_storage_error *err)
+{
+	struct sfs_box *b = box;
+	struct sfs_conn *c;
+	struct sfs_mbox mb;
+	int ret, quick = since_modseq > 0 || (changed == NULL && expunged == NULL);
+
+	/* Nothing changed since (the usual NOOP and IDLE wake-up): one
+	   statement, no transaction. */
+	if (quick && sfs_box_status(NULL, b, "mailbox_sync", &mb, err) < 0)
+		return -1;
+	if (quick && (since_modseq >= mb.highestmodseq ||
+		      (changed == NULL && expunged == NULL))) {
+		if (info_r != NULL)
+			sfs_mailbox_info(&mb, info_r);
+		return 0;
+	}
+	if (sfs_begin(b->user->st, 1, &c, err) < 0)
+		return -1;
+	ret = sfs_box_sync_in(c, b, since_modseq, want, changed, expunged, ctx, &mb, err);
+	if (sfs_end(b->user->st, &c, ret, err) < 0)
+		return -1;
+	if (info_r != NULL)
+		sfs_mailbox_info(&mb, info_r);
+	return 0;
+}
+
+int sfs_box_claim_recent(void *box, uint32_t *first_recent_r,
+			 struct vimap_storage_error *err)
+{
+	struct sfs_box *b = box;
+	struct sfs_params p;
+	struct sfs_conn *c;
+	struct sfs_mbox mb;
+	int ret;
+
+	if (sfs_begin(b->user->st, 0, &c, err) < 0)
+		return -1;
+	/* Only the mailbox row is locked: no other lock is waited for while
+	   holding it, so this cannot deadlock with the user-first writers. */
+	ret = sfs_box_row(c, b, "claim_recent", 1, &mb, err);
+	if (ret == 0) {
+		sfs_p_init(&p);
+		sfs_p_int(&p, b->id);
+		ret = sfs_run(c, SFS_MB_CLAIM_RECENT, &p, err);
+	}
+	if (sfs_end(b->user->st, &c, ret, err) < 0)
+		return -1;
+	*first_recent_r = mb.first_recent_uid;
+	return 0;
+}
+
+struct sfs_fetch_ctx {
+	struct sfs_conn *c;
+	struct sfs_box *box;
+	int with_cache;
+	vimap_message_cb *cb;
+	void *ctx;
+	unsigned delivered;
+	struct vimap_storage_error *err;
+};
+
+static int sfs_box_fetch_sel(void *ctx, uint32_t first, uint32_t last, const char *array)
+{
+	struct sfs_fetch_ctx *f = ctx;
+	struct sfs_params p;
+	enum sfs_stmt id;
+
+	sfs_p_init(&p);
+	sfs_p_int(&p, f->box->id);
+	sfs_p_int(&p, first);
+	if (array != NULL) {
+		sfs_p_text(&p, array);
+		id = f->with_cache ? SFS_MSG_LIST_CACHE : SFS_MSG_LIST;
+	} else {
+		sfs_p_int(&p, last);
+		id = f->with_cache ? SFS_MSG_RANGE_CACHE : SFS_MSG_RANGE;
+	}
+	return sfs_box_records(f->c, id, &p, f->with_cache, f->cb, f->ctx, "fetch",
+			       &f->delivered, f->err);
+}
+
+/* Without a transaction: each batch is consistent in itself, and the
+   kernel asks for records it knows, which an expunge may only take away. */
+int sfs_box_fetch(void *box, const uint32_t *uids, unsigned count, unsigned want,
+		  vimap_message_cb *cb, void *ctx, struct vimap_storage_error *err)
+{
+	struct sfs_box *b = box;
+	struct sfs_fetch_ctx f = { NULL, b, (want & VIMAP_WANT_CACHE) != 0, cb, ctx, 0, err };
+	int tries, ret = 0;
+
+	for (tries = 0; count > 0 && tries < 2; tries++) {
+		if (sfs_pool_get(b->user->st, &f.c, err) < 0)
+			return -1;
+		ret = sfs_box_select(uids, count, sfs_box_fetch_sel, &f);
+		if (ret == 0 || f.delivered > 0 || !f.c->reused ||
+		    PQstatus(f.c->pg) == CONNECTION_OK) {
+			sfs_pool_put(b->user->st, &f.c);
+			break;
+		}
+		/* A pooled connection that died: the server restarted. */
+		sfs_pool_put(b->user->st, &f.c);
+		sfs_pool_flush(b->user->st);
+	}
+	return ret;
+}
+
+/* ---- message bytes ---- */
+
+/* A file for a large body: unlinked from the start. */
+static int sfs_box_tmpfile(struct vimap_storage_error *err)
+{
+	const char *dir = getenv("TMPDIR") != NULL && *getenv("TMPDIR") != '\0'
+		? getenv("TMPDIR") : "/tmp";
+	char *path;
+	int fd;
+
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	path = xasprintf("%s/vimap-sfs-XXXXXX", dir);
+	fd = mkstemp(path);
+	if (fd >= 0)
+		unlink(path);
+	else
+		sfs_fail(err, VIMAP_STORAGE_ERR_UNAVAILABLE, "mkstemp(%s) failed: %s", path,
+			 strerror(errno));
+	free(path);
+	return fd;
+}
+
+/* Copies the rest of the chunk rows (streamed on c) after `first` (the
+   first row) to dest (memory) or fd. */
+static int sfs_box_read_chunks(struct sfs_conn *c, PGresult *first, char *dest, int fd,
+			       uint64_t size, struct vimap_storage_error *err)
+{
+	PGresult *res = first;
+	uint64_t got = 0;
+	int more = 1, ret = 0;
+
+	while (more > 0) {
+		size_t n = (size_t)PQgetlength(res, 0, 1);
+		const char *data = PQgetvalue(res, 0, 1);
+
+		if (ret == 0 && got + n > size)
+			ret = sfs_fail(err, VIMAP_STORAGE_ERR_INTERNAL, "body longer than its "
+				       "recorded %llu octets", (unsigned long long)size);
+		else if (ret == 0 && dest != NULL)
+			memcpy(dest + got, data, n);
+		while (ret == 0 && fd >= 0 && n > 0) {
+			ssize_t w = write(fd, data, n);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				ret = sfs_fail(err, VIMAP_STORAGE_ERR_UNAVAILABLE, "write(temporary "
+					       "file) failed: %s", strerror(errno));
+				break;
+			}
+			data += w;
+			n -= (size_t)w;
+			got += (uint64_t)w;
+		}
+		if (ret == 0 && fd < 0)
+			got += n;
+		PQclear(res);
+		more = sfs_next_row(c, &res, err);
+	}
+	if (more < 0)
+		return -1;
+	if (ret == 0 && got != size)
+		ret = sfs_fail(err, VIMAP_STORAGE_ERR_INTERNAL, "body has %llu of its %llu "
+			       "octets", (unsigned long long)got, (unsigned long long)size);
+	return ret;
+}
+
+/* Reads the body whose first chunk row is `first` into out. */
+static int sfs_box_read_body(struct sfs_conn *c, PGresult *first,
+			     struct vimap_message_data *out, struct vimap_storage_error *err)
+{
+	uint64_t size = (uint64_t)sfs_get_int(first, 0, 0);
+	struct sfs_bytes *b = xcalloc(1, sizeof(*b));
+	int fd = -1, ret;
+
+	if (size <= SFS_MEM_MAX)
+		b->mem = xmalloc(size + 1);
+	else if ((fd = sfs_box_tmpfile(err)) < 0) {
+		PQclear(first);
+		while (sfs_next_row(c, &first, NULL) > 0)
+			PQclear(first);
+		free(b);
+		return -1;
+	}
+	ret = sfs_box_read_chunks(c, first, b->mem, fd, size, err);
+	if (ret == 0 && fd >= 0) {
+		b->map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+		if (b->map == MAP_FAILED) {
+			b->map = NULL;
+			ret = sfs_fail(err, VIMAP_STORAGE_ERR_UNAVAILABLE, "mmap(%llu octets) "
+				       "failed: %s", (unsigned long long)size, strerror(errno));
+		}
+		b->map_len = size;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (ret < 0) {
+		free(b->mem);
+		free(b);
+		return -1;
+	}
+	out->data = b->mem != NULL ? b->mem : b->map;
+	out->size = (size_t)size;
+	out->priv = b;
+	return 0;
+}
+
+/* One statement, its own snapshot: the body's chunks streamed, the first
+   row telling the size (and none: no such message). */
+static int sfs_box_open_message_on(struct sfs_conn *c, struct sfs_box *b, uint32_t uid,
+				   struct vimap_message_data *out,
+				   struct vimap_storage_error *err)
+{
+	struct sfs_params p;
+	PGresult *first;
+	int got;
+
+	sfs_p_init(&p);
+	sfs_p_int(&p, b->id);
+	sfs_p_int(&p, uid);
+	if (sfs_stream(c, SFS_MSG_BODY, &p, 1, err) < 0)
+		return -1;
+	if ((got = sfs_next_row(c, &first, err)) <= 0)
+		return got < 0 ? -1 : sfs_fail(err, VIMAP_STORAGE_ERR_NONEXISTENT,
+					       "open_message(%s, %u) failed: no such message",
+					       b->name, uid);
+	return sfs_box_read_body(c, first, out, err);
+}
+
+int sfs_box_open_message(void *box, uint32_t uid, struct vimap_message_data *out,
+			 struct vimap_storage_error *err)
+{
+	struct sfs_box *b = box;
+	struct sfs_conn *c;
+	int tries, ret = -1;
+
+	for (tries = 0; tries < 2; tries++) {
+		if (sfs_pool_get(b->user->st, &c, err) < 0)
+			return -1;
+		ret = sfs_box_open_message_on(c, b, uid, out, err);
+		if (ret == 0 || !c->reused || PQstatus(c->pg) == CONNECTION_OK) {
+			sfs_pool_put(b->user->st, &c);
+			break;
+		}
+		sfs_pool_put(b->user->st, &c);
+		sfs_pool_flush(b->user->st);
+	}
+	return ret;
+}
+
+void sfs_box_close_message(void *box, struct vimap_message_data *data)
+{
+	struct sfs_bytes *b;
+
+	(void)box;
+	if (data == NULL || data->priv == NULL)
+		return;
+	b = data->priv;
+	if (b->map != NULL)
+		munmap(b->map, b->map_len);
+	free(b->mem);
+	free(b);
+	data->priv = NULL;
+	data->data = NULL;
+	data->size = 0;
+}
