@@ -734,13 +734,6 @@ void client_run_blocking(struct client *c, client_work_cb *work,
 	client_update_events(c);
 }
 
-void client_expect_sasl(struct client *c, const char *tag)
-{
-	free(c->sasl_tag);
-	c->sasl_tag = xstrdup(tag);
-	client_send(c, "+ \r\n", 4);
-}
-
 /* ---- IDLE ---- */
 
 struct client_idle_job {

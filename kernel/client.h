@@ -114,9 +114,6 @@ void client_mailbox_changed(struct client *c);
    telling the client of changes as they happen. */
 void client_start_idle(struct client *c, const char *tag);
 
-/* AUTHENTICATE: sends "+ " and takes the next line as the response. */
-void client_expect_sasl(struct client *c, const char *tag);
-
 /* Whether a plaintext password (LOGIN, AUTHENTICATE PLAIN/LOGIN) may be
    accepted on this connection: 1 when TLS is active, or the peer is on
    loopback and `tls: require` is "non-loopback" (the default), or require

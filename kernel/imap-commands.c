@@ -171,17 +171,6 @@ static void imap_command_submit(struct client *c, struct imap_cmd *cmd)
 	client_run_blocking(c, imap_job_work, imap_job_done, job);
 }
 
-void imap_command_submit_login(struct client *c, struct imap_cmd *cmd)
-{
-	static const struct imap_command_def sasl_login = {
-		"AUTHENTICATE", NOT_AUTH, NULL, imap_cmd_login, 0, 2
-	};
-
-	cmd->def = &sasl_login;
-	cmd->name = sasl_login.name;
-	imap_command_submit(c, cmd);
-}
-
 /* ---- dispatch ---- */
 
 /* "UID FETCH ...": the sub-command's definition, arguments after it. */

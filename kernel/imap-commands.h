@@ -57,9 +57,6 @@ void imap_cmd_authenticate(struct client *c, struct imap_cmd *cmd);
 /* The client's line after "+ " in AUTHENTICATE; `tag` is the command's. */
 void imap_auth_continue(struct client *c, const char *tag, const char *line, size_t len);
 
-/* Runs the LOGIN check on the worker pool for AUTHENTICATE, whose
-   credentials came outside the normal dispatch (args: user, password). */
-void imap_command_submit_login(struct client *c, struct imap_cmd *cmd);
 
 /* Mailboxes (imap-cmd-mailbox.c). */
 void imap_cmd_select(struct session *s, struct imap_cmd *cmd);

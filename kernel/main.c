@@ -125,9 +125,10 @@ int main(int argc, char **argv)
 	main_block_signals();
 	host_set_config(cfg, opts.server_name);
 	/* Privilege separation forks its auth process while vimapd still has
-	   one thread, and gives up root once everything is bound. */
+	   one thread, gives up root once everything is bound, and only then
+	   does vimapd accept clients or delivery input. */
 	if (privsep_start(cfg, &error) < 0 || server_start(cfg, &error) < 0 ||
-	    privsep_drop(cfg, &error) < 0) {
+	    privsep_drop(cfg, &error) < 0 || server_serve(&error) < 0) {
 		log_error("server", "start-up failed: %s", error);
 		server_stop();
 		privsep_stop();

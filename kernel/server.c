@@ -282,11 +282,16 @@ int server_start(struct vimap_config *config, const char **error_r)
 	if (tls_enabled() && config->tls_port != 0 &&
 	    server_listen(config, config->tls_port, &server.tls_listen_fd, error_r) < 0)
 		return -1;
+	return admin_start(config, error_r);
+}
+
+int server_serve(const char **error_r)
+{
+	const struct vimap_config *config = server.config;
+
 	if (server_start_threads(error_r) < 0)
 		return -1;
-	if (sources_start(config, error_r) < 0)
-		return -1;
-	if (admin_start(config, error_r) < 0 || console_start(error_r) < 0)
+	if (sources_start(config, error_r) < 0 || console_start(error_r) < 0)
 		return -1;
 	log_info("server", "listening on %s port %u with %u I/O threads and %u workers",
 		 config->listen_address, config->port, server.thread_count,

@@ -47,9 +47,14 @@ struct server {
 /* The one server of the process. */
 extern struct server server;
 
-/* Loads the plugins, opens the listener, starts the worker pool and the I/O
-   threads.  0, or -1 with a one-line reason (start-up then stops). */
+/* Starts the worker pool, loads the plugins, binds the listeners and the
+   admin socket (what may need root).  0, or -1 with a one-line reason
+   (start-up then stops). */
 int server_start(struct vimap_config *config, const char **error_r);
+/* Starts serving what server_start() bound: the I/O threads (accepting
+   clients), the delivery sources and the console.  Called after privileges
+   are dropped, so no network input is ever parsed with more.  0, or -1. */
+int server_serve(const char **error_r);
 
 /* Waits for SIGTERM/SIGINT (shutdown) and SIGHUP (reloads the TLS
    certificate and key), then stops: BYE to every client, threads joined,

@@ -50,9 +50,11 @@ class CpKit(AuthKit, unittest.TestCase):
         self.assertEqual(set(self.mechanisms()), {"SCRAM-SHA-256", "PLAIN", "LOGIN"})
 
 
-PAM_SERVICE = "vimap-test"
+# Per run: two runs at once (two build trees) must not share the system
+# user or the PAM service file one of them removes.
+PAM_SERVICE = "vimap-test-%d" % os.getpid()
 PAM_FILE = "/etc/pam.d/" + PAM_SERVICE
-PAM_USER = "vimapkit"
+PAM_USER = "vimapkit%d" % os.getpid()
 
 
 def pam_unix_path():
