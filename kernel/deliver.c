@@ -1,5 +1,6 @@
 #include "autoconfig.h"
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -61,18 +62,40 @@ static enum vimap_deliver_result deliver_code(const struct vimap_storage_error *
 	}
 }
 
+/* The storage plugin's append_once, when it has one. */
+static int deliver_has_append_once(const struct vimap_storage_ops *ops)
+{
+	return ops->size >= offsetof(struct vimap_storage_ops, append_once) +
+		sizeof(ops->append_once) && ops->append_once != NULL;
+}
+
+/* Appends one message; with a delivery id, at most once per id. */
+static int deliver_store(const struct vimap_storage_ops *ops, void *user,
+			 const char *mailbox, const struct vimap_append *msg,
+			 const char *delivery_id, int *duplicate_r,
+			 struct vimap_storage_error *err)
+{
+	uint32_t uidvalidity, uid;
+
+	*duplicate_r = 0;
+	if (delivery_id != NULL && deliver_has_append_once(ops))
+		return ops->append_once(user, mailbox, msg, delivery_id, &uidvalidity, &uid,
+					duplicate_r, err);
+	return ops->append(user, mailbox, msg, 1, &uidvalidity, &uid, err);
+}
+
 /* Appends data[0..len) with its parse blob to `mailbox` of `id`. */
 static enum vimap_deliver_result deliver_append(const char *id, const char *mailbox,
-						const char *data, size_t len,
-						int64_t date, const char **error_r)
+						const char *data, size_t len, int64_t date,
+						const char *delivery_id, const char **error_r)
 {
 	struct strbuf blob = STRBUF_INIT;
 	struct vimap_storage_error err;
 	struct vimap_append msg;
 	const struct vimap_storage_ops *ops;
 	void *state, *user = NULL;
-	uint32_t uidvalidity, uid;
 	enum vimap_deliver_result res = VIMAP_DELIVER_OK;
+	int duplicate = 0;
 	struct tm tm;
 	time_t t;
 
@@ -93,16 +116,27 @@ static enum vimap_deliver_result deliver_append(const char *id, const char *mail
 	msg.cache = blob.data;
 	msg.cache_size = blob.len;
 	if (ops->user_open(state, id, &user, &err) < 0 ||
-	    ops->append(user, mailbox, &msg, 1, &uidvalidity, &uid, &err) < 0) {
+	    deliver_store(ops, user, mailbox, &msg, delivery_id, &duplicate, &err) < 0) {
 		res = deliver_code(&err);
 		error_set(error_r, "%s", err.text);
 	}
 	if (user != NULL)
 		ops->user_close(user);
 	strbuf_free(&blob);
-	if (res == VIMAP_DELIVER_OK)
+	if (duplicate)
+		log_info("deliver", "%s: delivery %s was made before: not stored again", id,
+			 delivery_id);
+	else if (res == VIMAP_DELIVER_OK)
 		notify_changed(id, mailbox, NULL);
 	return res;
+}
+
+/* The delivery id, when the source's struct has one (ABI 1.1). */
+static const char *deliver_id_of(const struct vimap_delivery *msg)
+{
+	if (msg->size < offsetof(struct vimap_delivery, delivery_id) + sizeof(msg->delivery_id))
+		return NULL;
+	return msg->delivery_id;
 }
 
 enum vimap_deliver_result deliver_message(const struct vimap_delivery *msg,
@@ -114,8 +148,13 @@ enum vimap_deliver_result deliver_message(const struct vimap_delivery *msg,
 	enum vimap_deliver_result res;
 	void *map = NULL;
 
-	if (msg->size < sizeof(*msg)) {
+	/* delivery_id is the one member appended since the struct began. */
+	if (msg->size < offsetof(struct vimap_delivery, delivery_id)) {
 		*error_r = "struct vimap_delivery is too small";
+		return VIMAP_DELIVER_FAILED;
+	}
+	if (deliver_id_of(msg) != NULL && strlen(deliver_id_of(msg)) > 255) {
+		*error_r = "delivery_id is longer than 255 bytes";
 		return VIMAP_DELIVER_FAILED;
 	}
 	if (userid_canonical(msg->user, strlen(msg->user), id) < 0) {
@@ -137,7 +176,7 @@ enum vimap_deliver_result deliver_message(const struct vimap_delivery *msg,
 		}
 	}
 	res = deliver_append(id, mailbox, map != NULL ? map : "", msg->length,
-			     msg->internal_date, error_r);
+			     msg->internal_date, deliver_id_of(msg), error_r);
 	if (map != NULL)
 		munmap(map, msg->length);
 	if (res == VIMAP_DELIVER_OK)

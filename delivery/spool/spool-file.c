@@ -85,9 +85,9 @@ static enum spool_outcome spool_delivered(struct spool *s, struct spool_item *it
 {
 	const char *error;
 
-	/* Durable in the store: the file goes now.  The window between the
-	   store's commit and this unlink is the one place a crash delivers
-	   twice (docs/delivery-spool.md, "Exactly once"). */
+	/* Durable in the store: the file goes now.  A crash before this
+	   unlink delivers the file again at the next start, and the store,
+	   which recorded its delivery id, stores nothing the second time. */
 	if (unlinkat(s->work_fd, it->name, 0) < 0 && errno != ENOENT) {
 		spool_log(s, VIMAP_LOG_ERROR, "%s: delivered to %s but unlink(%s/%s) "
 			  "failed: %s: remove it by hand or it is delivered again at "
@@ -102,12 +102,31 @@ static enum spool_outcome spool_delivered(struct spool *s, struct spool_item *it
 	return SPOOL_DONE;
 }
 
+/* The claimed file's identity as a delivery id: the same file after a
+   restart (a rename into .work/ keeps inode and times) gives the same id,
+   another file (even under a reused name) another one.  The store records
+   it with the message, so a crash between its commit and our unlink never
+   makes a second copy. */
+static const char *spool_delivery_id(const struct spool *s, const struct spool_item *it,
+				     char *buf, size_t size)
+{
+	struct stat sb;
+
+	if (fstatat(s->work_fd, it->name, &sb, 0) < 0)
+		return NULL;
+	snprintf(buf, size, "spool:%llu:%llu:%lld.%09ld:%.120s",
+		 (unsigned long long)sb.st_ino, (unsigned long long)sb.st_size,
+		 (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec, it->name);
+	return buf;
+}
+
 static enum spool_outcome spool_deliver(struct spool *s, struct spool_item *it,
 					struct spool_msg *m, const char *user)
 {
 	struct vimap_delivery d;
 	const char *error = "unknown";
 	enum vimap_deliver_result res;
+	char id[256];
 
 	memset(&d, 0, sizeof(d));
 	d.size = sizeof(d);
@@ -115,6 +134,7 @@ static enum spool_outcome spool_deliver(struct spool *s, struct spool_item *it,
 	d.fd = m->out_fd;
 	d.length = m->length;
 	d.source = "spool";
+	d.delivery_id = spool_delivery_id(s, it, id, sizeof(id));
 	res = s->host->deliver(s->ctx, &d, &error);
 	switch (res) {
 	case VIMAP_DELIVER_OK:

@@ -69,6 +69,11 @@ struct vimap_delivery {
 	uint64_t length;               /* its length in octets */
 	int64_t internal_date;         /* seconds since the epoch; 0 = now */
 	const char *source;            /* "spool", "lmtp": for the log */
+	/* NULL, or an id (at most 255 bytes) that makes a repeated delivery of
+	   the same message to the same user a no-op answered OK: a source
+	   that may deliver again after a crash (the spool) passes the
+	   identity of its file. */
+	const char *delivery_id;
 };
 
 struct vimap_host {

@@ -309,6 +309,19 @@ struct vimap_storage_ops {
 	   done, total) may be NULL.  0, or -1 with the error. */
 	int (*upgrade)(void *state, vimap_progress_cb *progress, void *ctx,
 		       struct vimap_storage_error *err);
+
+	/* ---- since ABI 1.1: exactly-once delivery ---- */
+
+	/* Appends `msg` to `mailbox` unless a message with `delivery_id` was
+	   appended to this user's store before: then nothing is stored,
+	   *duplicate_r is 1 and *uid_r the earlier UID.  The id is recorded in
+	   the same transaction as the message, so a delivery source that dies
+	   after the commit and delivers again on restart never makes a second
+	   copy.  Ids are kept at least 7 days.  May be NULL (the kernel then
+	   appends without the check). */
+	int (*append_once)(void *user, const char *mailbox, const struct vimap_append *msg,
+			   const char *delivery_id, uint32_t *uidvalidity_r, uint32_t *uid_r,
+			   int *duplicate_r, struct vimap_storage_error *err);
 };
 
 #ifdef __cplusplus

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "localfs-private.h"
 #include "xalloc.h"
@@ -28,6 +29,8 @@ struct localfs_commit_req {
 	const uint64_t *ids;
 	unsigned count;
 	uint32_t *uids_r;
+	const char *delivery_id;   /* append_once: the id to check and record */
+	int duplicate;             /* ... it was delivered before: nothing done */
 	uint32_t uidvalidity;
 	int64_t instance;          /* the index it is for (meta.instance) */
 	int done;                  /* under the shared lock */
@@ -131,6 +134,53 @@ static int localfs_append_row(struct localfs_db *db, int64_t mailbox_id, uint32_
 	return localfs_db_exec(db, stmt, LOCALFS_CACHE_INSERT, err);
 }
 
+/* append_once: 1 (and the earlier UID) when r's delivery id is recorded,
+   0 when not, -1 on error. */
+static int localfs_append_seen(struct localfs_db *db, struct localfs_commit_req *r,
+			       struct vimap_storage_error *err)
+{
+	sqlite3_stmt *stmt = localfs_db_stmt(db, LOCALFS_DLV_GET, err);
+	int rc;
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_text(stmt, 1, r->delivery_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		r->uids_r[0] = (uint32_t)sqlite3_column_int64(stmt, 0);
+		sqlite3_reset(stmt);
+		return 1;
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE)
+		return localfs_db_fail(db, rc, "sqlite3_step", "select delivery", err);
+	return 0;
+}
+
+/* Records r's delivery id with its UID; one in 64 inserts also forgets
+   ids older than LOCALFS_DELIVERY_KEEP, so the table stays small. */
+static int localfs_append_record(struct localfs_db *db, struct localfs_commit_req *r,
+				 int64_t mailbox_id, struct vimap_storage_error *err)
+{
+	sqlite3_stmt *stmt = localfs_db_stmt(db, LOCALFS_DLV_ADD, err);
+	int64_t now = (int64_t)time(NULL);
+
+	if (stmt == NULL)
+		return -1;
+	sqlite3_bind_text(stmt, 1, r->delivery_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, mailbox_id);
+	sqlite3_bind_int64(stmt, 3, r->uids_r[0]);
+	sqlite3_bind_int64(stmt, 4, now);
+	if (localfs_db_exec(db, stmt, LOCALFS_DLV_ADD, err) < 0)
+		return -1;
+	if ((r->uids_r[0] & 63) != 0)
+		return 0;
+	if ((stmt = localfs_db_stmt(db, LOCALFS_DLV_PRUNE, err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, now - LOCALFS_DELIVERY_KEEP);
+	return localfs_db_exec(db, stmt, LOCALFS_DLV_PRUNE, err);
+}
+
 /* One request, inside the batch's transaction. */
 static int localfs_append_apply(struct localfs_db *db, struct localfs_commit_req *r,
 				struct vimap_storage_error *err)
@@ -141,6 +191,10 @@ static int localfs_append_apply(struct localfs_db *db, struct localfs_commit_req
 	unsigned i;
 	int found;
 
+	if (r->delivery_id != NULL && (found = localfs_append_seen(db, r, err)) != 0) {
+		r->duplicate = found > 0;
+		return found > 0 ? 0 : -1;
+	}
 	if ((found = localfs_db_mbox_get(db, r->mailbox, &mb, err)) <= 0 || mb.noselect)
 		return found < 0 ? -1 : localfs_fail(err, VIMAP_STORAGE_ERR_NONEXISTENT,
 						     "append(%s) failed: %s", r->mailbox,
@@ -162,6 +216,8 @@ static int localfs_append_apply(struct localfs_db *db, struct localfs_commit_req
 			return -1;
 		r->uids_r[i] = mb.uidnext + i;
 	}
+	if (r->delivery_id != NULL && localfs_append_record(db, r, mb.id, err) < 0)
+		return -1;
 	mb.uidnext += r->count;
 	if (r->count > 0)
 		mb.highestmodseq = modseq;
@@ -375,12 +431,13 @@ static int localfs_append_prepare(struct localfs_user *u, const char *mailbox,
 	return found;
 }
 
-int localfs_append(void *user, const char *mailbox,
-		   const struct vimap_append *msgs, unsigned count,
-		   uint32_t *uidvalidity_r, uint32_t *uids_r,
-		   struct vimap_storage_error *err)
+/* append and append_once: the files first, then one queued commit. */
+static int localfs_append_run(struct localfs_user *u, const char *mailbox,
+			      const struct vimap_append *msgs, unsigned count,
+			      const char *delivery_id, uint32_t *uidvalidity_r,
+			      uint32_t *uids_r, int *duplicate_r,
+			      struct vimap_storage_error *err)
 {
-	struct localfs_user *u = user;
 	struct localfs_commit_req req;
 	uint64_t *ids = xcalloc(count > 0 ? count : 1, sizeof(*ids));
 	unsigned i, stored = 0;
@@ -413,6 +470,7 @@ int localfs_append(void *user, const char *mailbox,
 		req.ids = ids;
 		req.count = count;
 		req.uids_r = uids_r;
+		req.delivery_id = delivery_id;
 		req.instance = u->instance;
 		localfs_append_commit(u, &req);
 		ret = req.ret;
@@ -421,10 +479,32 @@ int localfs_append(void *user, const char *mailbox,
 		else
 			localfs_fail(err, req.code, "%s", req.errtext);
 		free(req.errtext);
+		*duplicate_r = req.duplicate;
 	}
-	if (ret < 0)
+	/* A duplicate's file was written for nothing: it goes like a failure's. */
+	if (ret < 0 || (ret == 0 && *duplicate_r))
 		localfs_file_unlink(u->st, dirfd, ids, stored);
 	close(dirfd);
 	free(ids);
 	return ret;
+}
+
+int localfs_append(void *user, const char *mailbox,
+		   const struct vimap_append *msgs, unsigned count,
+		   uint32_t *uidvalidity_r, uint32_t *uids_r,
+		   struct vimap_storage_error *err)
+{
+	int duplicate = 0;
+
+	return localfs_append_run(user, mailbox, msgs, count, NULL, uidvalidity_r, uids_r,
+				  &duplicate, err);
+}
+
+int localfs_append_once(void *user, const char *mailbox, const struct vimap_append *msg,
+			const char *delivery_id, uint32_t *uidvalidity_r, uint32_t *uid_r,
+			int *duplicate_r, struct vimap_storage_error *err)
+{
+	*duplicate_r = 0;
+	return localfs_append_run(user, mailbox, msg, 1, delivery_id, uidvalidity_r, uid_r,
+				  duplicate_r, err);
 }

@@ -25,6 +25,9 @@
  *                 by mailbox id, so they follow a rename and go with it
  *   links         (format 2) SHAREFOLDER entries: a name in this user's
  *                 list that stands for another user's mailbox
+ *   deliveries    (format 2) ids of deliveries made with append_once, so
+ *                 a source that delivers again after a crash makes no
+ *                 second copy
  *
  * A statement is prepared on a connection when first used; when the
  * connection goes back to the pool idle, only the statements of frequent
@@ -189,6 +192,10 @@ static const struct {
 	[LOCALFS_LINK_SET] = { "insert link",
 		"INSERT INTO links (name, owner, owner_mailbox) VALUES (?1, ?2, ?3)" },
 	[LOCALFS_LINK_DEL] = { "delete link", "DELETE FROM links WHERE name = ?1" },
+	[LOCALFS_DLV_GET] = { "select delivery", "SELECT uid FROM deliveries WHERE id = ?1" },
+	[LOCALFS_DLV_ADD] = { "insert delivery",
+		"INSERT INTO deliveries (id, mailbox_id, uid, at) VALUES (?1, ?2, ?3, ?4)" },
+	[LOCALFS_DLV_PRUNE] = { "prune deliveries", "DELETE FROM deliveries WHERE at < ?1" },
 };
 
 /* The statements an idle connection keeps prepared: those of the calls a

@@ -131,6 +131,7 @@ enum localfs_stmt {
 	LOCALFS_GC_ANY, LOCALFS_GC_LIST, LOCALFS_GC_CACHE_DEL, LOCALFS_GC_DEL,
 	LOCALFS_ACL_LIST, LOCALFS_ACL_SET, LOCALFS_ACL_DEL,
 	LOCALFS_LINK_LIST, LOCALFS_LINK_SET, LOCALFS_LINK_DEL,
+	LOCALFS_DLV_GET, LOCALFS_DLV_ADD, LOCALFS_DLV_PRUNE,
 	LOCALFS_STMT_COUNT
 };
 
@@ -205,7 +206,13 @@ void localfs_log(struct localfs_state *st, enum vimap_log_level level,
 	" REFERENCES mailboxes (id) ON DELETE CASCADE, identifier TEXT NOT NULL," \
 	" rights TEXT NOT NULL, PRIMARY KEY (mailbox_id, identifier)) WITHOUT ROWID;" \
 	"CREATE TABLE IF NOT EXISTS links (name TEXT PRIMARY KEY, owner TEXT NOT NULL," \
-	" owner_mailbox TEXT NOT NULL) WITHOUT ROWID;"
+	" owner_mailbox TEXT NOT NULL) WITHOUT ROWID;" \
+	"CREATE TABLE IF NOT EXISTS deliveries (id TEXT PRIMARY KEY, mailbox_id INTEGER" \
+	" NOT NULL, uid INTEGER NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;"
+
+/* How long append_once remembers a delivery id (seconds): far longer than
+   any restart after a crash takes. */
+#define LOCALFS_DELIVERY_KEEP (7 * 24 * 3600)
 extern const char localfs_schema_2[];
 
 /* Opens the index at `path` (creating it when `create`), sets WAL mode,
@@ -394,6 +401,11 @@ int localfs_link_list(void *user, vimap_link_cb *cb, void *ctx,
    write transaction. */
 int localfs_acl_clear(struct localfs_db *db, int64_t mailbox_id,
 		      struct vimap_storage_error *err);
+
+/* The ABI 1.1 exactly-once append (localfs-append.c). */
+int localfs_append_once(void *user, const char *mailbox, const struct vimap_append *msg,
+			const char *delivery_id, uint32_t *uidvalidity_r, uint32_t *uid_r,
+			int *duplicate_r, struct vimap_storage_error *err);
 
 /* ---- localfs-format.c: the store's format (ABI 1.1) ---- */
 int localfs_check_format(void *state, struct vimap_storage_error *err);

@@ -676,6 +676,7 @@ static const struct vimap_storage_ops localfs_ops = {
 	.link_list = localfs_link_list,
 	.check_format = localfs_check_format,
 	.upgrade = localfs_upgrade,
+	.append_once = localfs_append_once,
 };
 
 VIMAP_PLUGIN_DEFINE(VIMAP_PLUGIN_STORAGE, "localfs", PACKAGE_VERSION, &localfs_ops);

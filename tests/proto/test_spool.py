@@ -293,6 +293,40 @@ class SpoolRestart(unittest.TestCase):
         finally:
             srv.stop()
 
+    def test_crash_after_commit_before_unlink_stores_no_second_copy(self):
+        # The last window: the store has committed the message but the spool
+        # file is not yet removed when the server dies.  Simulated exactly:
+        # a hard link made before the drop keeps the claimed file's inode
+        # (and so its size and times) alive; after the delivery it is put
+        # back into .work/ under its name, as a crash there would leave it.
+        srv = make_server(threads=1)
+        try:
+            srv.start()
+            srv.add_user("once", "pw")
+            spool = os.path.join(srv.dir, "spool")
+            keep = os.path.join(srv.dir, "keep-once1")
+            data = gen.mail_file("once", "SMTP", [b"Subject: only once", b"", b"body"])
+            tmp = os.path.join(spool, ".once1.part")
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.link(tmp, keep)
+            os.rename(tmp, os.path.join(spool, "once1"))
+            wait_for(lambda: count(srv, "once") == 1, what="the first delivery")
+            srv.proc.send_signal(signal.SIGKILL)
+            srv.proc.wait()
+            srv.logf.close()
+            os.link(keep, os.path.join(spool, ".work", "once1"))
+            srv.start()
+            srv.wait_log("was made before: not stored again")
+            wait_for(lambda: os.listdir(os.path.join(spool, ".work")) == [],
+                     what="the redelivered file to go")
+            self.assertEqual(count(srv, "once"), 1)
+            # A different file with the same name and content is new mail.
+            drop(srv, "once1", data)
+            wait_for(lambda: count(srv, "once") == 2, what="the second, different file")
+        finally:
+            srv.stop()
+
     def test_unknown_key_stops_startup(self):
         srv = Server()
         with open(srv.config_path, "a") as f:
@@ -310,6 +344,22 @@ class SpoolRestart(unittest.TestCase):
         self.assertNotEqual(rc, 0)
         self.assertIn("'directory'", log)
         srv.stop()
+
+    def test_second_server_on_the_same_spool_is_refused(self):
+        first = make_server()
+        second = Server()
+        try:
+            first.start()
+            with open(second.config_path, "a") as f:
+                # the first server's spool directory, its own everything else
+                f.write(spool_extra(first.dir).replace(
+                    f"{first.dir}/passthrough", f"{second.dir}/passthrough"))
+            rc, log = second.run_to_exit()
+            self.assertNotEqual(rc, 0)
+            self.assertIn("is in use by another server", log)
+        finally:
+            second.stop()
+            first.stop()
 
     def test_no_passthrough_makes_unenrolled_bad(self):
         srv = make_server(passthrough=False)
