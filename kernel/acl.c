@@ -17,8 +17,9 @@ int acl_rights_parse(const char *text, uint32_t *rights_r, const char **error_r)
 	for (p = text; *p != '\0'; p++) {
 		const char *at = strchr(ACL_RIGHTS_ORDER, *p);
 
+		/* RFC 4314 2.1.1 with RIGHTS=texk: c is k, d is x t e. */
 		if (*p == 'c')
-			rights |= ACL_CREATE | ACL_DELETE;
+			rights |= ACL_CREATE;
 		else if (*p == 'd')
 			rights |= ACL_DELETE | ACL_DELMSG | ACL_EXPUNGE;
 		else if (at != NULL && *p != '\0')
@@ -52,6 +53,20 @@ int acl_identifier(const char *id, char out[USERID_MAX + 1])
 	return userid_canonical(id, strlen(id), out) == 0;
 }
 
+uint32_t acl_settable_flags(uint32_t rights, int *keywords_r)
+{
+	uint32_t flags = 0;
+
+	if (rights & ACL_SEEN)
+		flags |= VIMAP_FLAG_SEEN;
+	if (rights & ACL_DELMSG)
+		flags |= VIMAP_FLAG_DELETED;
+	if (rights & ACL_WRITE)
+		flags |= VIMAP_FLAG_ALL & ~(VIMAP_FLAG_SEEN | VIMAP_FLAG_DELETED);
+	*keywords_r = (rights & ACL_WRITE) != 0;
+	return flags;
+}
+
 int acl_supported(void)
 {
 	const struct vimap_storage_ops *ops = session_storage(NULL);
@@ -64,7 +79,6 @@ int acl_supported(void)
 struct acl_rights_ctx {
 	const char *user;
 	uint32_t rights;
-	int bad;
 };
 
 static void acl_rights_cb(void *arg, const char *identifier, const char *rights)
@@ -75,16 +89,15 @@ static void acl_rights_cb(void *arg, const char *identifier, const char *rights)
 
 	if (strcmp(identifier, ctx->user) != 0 && strcmp(identifier, "anyone") != 0)
 		return;
-	if (acl_rights_parse(rights, &bits, &error) < 0)
-		ctx->bad = 1;   /* a broken row grants nothing */
-	else
+	/* A broken row grants nothing. */
+	if (acl_rights_parse(rights, &bits, &error) == 0)
 		ctx->rights |= bits;
 }
 
 int acl_rights_of(void *owner_handle, const char *owner, const char *mailbox,
 		  const char *user, uint32_t *rights_r, struct vimap_storage_error *err)
 {
-	struct acl_rights_ctx ctx = { user, 0, 0 };
+	struct acl_rights_ctx ctx = { user, 0 };
 
 	if (strcmp(owner, user) == 0) {
 		*rights_r = ACL_ALL;
@@ -134,10 +147,17 @@ static int mailbox_ref_shared(const char *user, struct acl_find_ctx *link,
 	void *state;
 
 	session_storage(&state);
-	if (userid_canonical(link->owner, strlen(link->owner), ref->owner) < 0 ||
-	    ops->user_open(state, ref->owner, &ref->user, err) < 0) {
+	if (userid_canonical(link->owner, strlen(link->owner), ref->owner) < 0) {
 		err->code = VIMAP_STORAGE_ERR_NONEXISTENT;
-		err->text = "the shared folder's owner is no longer enrolled";
+		err->text = "no such mailbox (a link to a bad user id)";
+		return -1;
+	}
+	if (ops->user_open(state, ref->owner, &ref->user, err) < 0) {
+		/* Only "not enrolled" means the folder is gone; a store that is
+		   down must not make clients think so (TRYCREATE). */
+		if (err->code == VIMAP_STORAGE_ERR_NONEXISTENT)
+			err->text = "the shared folder's owner is no longer enrolled";
+		ref->user = NULL;
 		return -1;
 	}
 	ref->shared = 1;
@@ -161,8 +181,11 @@ int mailbox_ref_resolve(const char *user, void *user_handle, const char *name,
 
 	memset(ref, 0, sizeof(*ref));
 	if (strcmp(name, "INBOX") != 0 && acl_supported() &&
-	    session_storage(NULL)->link_list(user_handle, acl_find_cb, &link, err) < 0)
+	    session_storage(NULL)->link_list(user_handle, acl_find_cb, &link, err) < 0) {
+		free(link.owner);
+		free(link.owner_mailbox);
 		return -1;
+	}
 	if (link.owner != NULL) {
 		ret = mailbox_ref_shared(user, &link, ref, err);
 		if (ret < 0)

@@ -58,6 +58,11 @@ void mailbox_ref_release(struct mailbox_ref *ref);
 int acl_rights_of(void *owner_handle, const char *owner, const char *mailbox,
 		  const char *user, uint32_t *rights_r, struct vimap_storage_error *err);
 
+/* The system flags (VIMAP_FLAG_*) a user with `rights` may set on a
+   message it stores (RFC 4314 4: \Seen needs s, \Deleted t, the others
+   w); *keywords_r is 1 when keywords may be kept (w). */
+uint32_t acl_settable_flags(uint32_t rights, int *keywords_r);
+
 /* 1 when the storage plugin has the ABI 1.1 sharing ops. */
 int acl_supported(void);
 

@@ -90,6 +90,8 @@ static json_t *admin_enroll(const char *const *args, unsigned argc)
 	if (admin_user(args[0], user) < 0)
 		return admin_fail("'%s' is not a valid user id (1-64 of letters, digits, . _ - + @)",
 				  args[0]);
+	if (strcmp(user, "anyone") == 0)
+		return admin_fail("'anyone' is reserved: it names every user in access rights");
 	if ((argc > 1 && admin_number(args[1], &blocks) < 0) ||
 	    (argc > 2 && (admin_number(args[2], &group) < 0 || group > 32767)))
 		return admin_fail("usage: ENROLL userid [blocks [storage_group]] with positive numbers");

@@ -130,20 +130,36 @@ static json_t *share_check_owner(const char *owner, const char *folder, const ch
 	return res;
 }
 
+struct share_taken {
+	const char *name;
+	int taken;
+};
+
+static void share_taken_cb(void *arg, const char *name, const struct vimap_mailbox_info *info)
+{
+	struct share_taken *t = arg;
+	size_t len = strlen(t->name);
+
+	/* The name itself (a \Noselect node too), or a folder below it. */
+	if (strncmp(name, t->name, len) == 0 && (name[len] == '\0' || name[len] == '/'))
+		t->taken = 1;
+}
+
 /* The checks on to_user's side, then the link.  `name` must be free. */
 static json_t *share_link(const char *to, const char *name, const char *owner,
 			  const char *folder)
 {
 	struct vimap_storage_error err;
-	struct vimap_mailbox_info info;
+	struct share_taken taken = { name, 0 };
 	const char *error;
 	void *handle = share_open(to, &error);
 	json_t *res;
 
 	if (handle == NULL)
 		return admin_fail("SHAREFOLDER: to_user %s %s", to, error);
-	if (session_storage(NULL)->mailbox_status(handle, name, &info, &err) == 0 ||
-	    err.code != VIMAP_STORAGE_ERR_NONEXISTENT)
+	if (session_storage(NULL)->mailbox_list(handle, share_taken_cb, &taken, &err) < 0)
+		res = admin_fail("SHAREFOLDER: %s's folders: %s", to, err.text);
+	else if (taken.taken)
 		res = admin_fail("SHAREFOLDER: %s already has a folder %s", to, name);
 	else if (session_storage(NULL)->link_set(handle, name, owner, folder, &err) < 0)
 		res = admin_fail("SHAREFOLDER failed: %s", err.text);

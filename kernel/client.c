@@ -748,6 +748,8 @@ static void client_idle_work(void *arg)
 
 	strbuf_reset(&s->out);
 	atomic_store(&s->dirty, 0);
+	if (session_refresh_rights(s, &s->out) < 0)
+		return;
 	if (s->view != NULL &&
 	    mailbox_view_sync(s->view, session_storage(NULL), VIEW_SYNC_FULL, 0,
 			      &s->out, &err) < 0) {

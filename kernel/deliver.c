@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <vimap/storage.h>
@@ -131,6 +133,24 @@ static enum vimap_deliver_result deliver_append(const char *id, const char *mail
 	return res;
 }
 
+/* The descriptor must be a regular file holding at least `length` bytes:
+   touching a mapped page past its end would kill the whole server with
+   SIGBUS.  (The source must not change the file during the call.) */
+static int deliver_check_file(const struct vimap_delivery *msg, const char **error_r)
+{
+	struct stat sb;
+
+	if (fstat(msg->fd, &sb) < 0)
+		return error_set(error_r, "fstat() of the message failed: %s", strerror(errno));
+	if (!S_ISREG(sb.st_mode))
+		return error_set(error_r, "the message is not in a regular file");
+	if ((uint64_t)sb.st_size < msg->length)
+		return error_set(error_r, "the file holds %llu octets, not the %llu announced",
+				 (unsigned long long)sb.st_size,
+				 (unsigned long long)msg->length);
+	return 0;
+}
+
 /* The delivery id, when the source's struct has one (ABI 1.1). */
 static const char *deliver_id_of(const struct vimap_delivery *msg)
 {
@@ -143,7 +163,7 @@ enum vimap_deliver_result deliver_message(const struct vimap_delivery *msg,
 					  const char **error_r)
 {
 	char id[USERID_MAX + 1];
-	const char *mailbox = msg->mailbox != NULL ? msg->mailbox : "INBOX";
+	const char *mailbox = "INBOX";
 	const char *source = msg->source != NULL ? msg->source : "delivery";
 	enum vimap_deliver_result res;
 	void *map = NULL;
@@ -157,6 +177,12 @@ enum vimap_deliver_result deliver_message(const struct vimap_delivery *msg,
 		*error_r = "delivery_id is longer than 255 bytes";
 		return VIMAP_DELIVER_FAILED;
 	}
+	/* Delivery goes to INBOX: a source has no business naming folders the
+	   kernel would have to check (storage.h promises checked names). */
+	if (msg->mailbox != NULL && strcasecmp(msg->mailbox, "INBOX") != 0) {
+		*error_r = "delivery is to INBOX only";
+		return VIMAP_DELIVER_FAILED;
+	}
 	if (userid_canonical(msg->user, strlen(msg->user), id) < 0) {
 		*error_r = "no such user id";
 		return VIMAP_DELIVER_NOUSER;
@@ -167,6 +193,8 @@ enum vimap_deliver_result deliver_message(const struct vimap_delivery *msg,
 			  (unsigned long long)server.config->max_literal);
 		return VIMAP_DELIVER_TOOBIG;
 	}
+	if (deliver_check_file(msg, error_r) < 0)
+		return VIMAP_DELIVER_FAILED;
 	if (msg->length > 0) {
 		/* Mapped, not read: a large message costs page cache, not heap. */
 		map = mmap(NULL, msg->length, PROT_READ, MAP_PRIVATE, msg->fd, 0);

@@ -59,7 +59,7 @@ static int acl_cmd_identifier(struct imap_cmd *cmd, unsigned i, const struct mai
 		return -1;
 	}
 	if (!acl_identifier(text, id)) {
-		session_tagged(cmd, "NO", "CANNOT", "'%s' is not a user id or \"anyone\".", text);
+		session_tagged(cmd, "BAD", NULL, "'%s' is not a user id or \"anyone\".", text);
 		return -1;
 	}
 	if (strcmp(id, ref->owner) == 0) {

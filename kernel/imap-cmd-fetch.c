@@ -121,7 +121,7 @@ static int imap_fetch_set_seen(struct fetch_ctx *ctx, const uint32_t *uids, unsi
 		session_storage_error(ctx->s, ctx->cmd, "FETCH", &err);
 		return -1;
 	}
-	session_notify(ctx->s, v->name);
+	session_notify_view(ctx->s);
 	return 1;
 }
 

@@ -146,6 +146,7 @@ void imap_cmd_select(struct session *s, struct imap_cmd *cmd)
 
 struct imap_link_find {
 	const char *name;
+	int under;               /* a name below a link counts too */
 	int found;
 };
 
@@ -153,16 +154,20 @@ static void imap_link_find_cb(void *arg, const char *name, const char *owner,
 			      const char *owner_mailbox)
 {
 	struct imap_link_find *f = arg;
+	size_t len = strlen(name);
 
-	if (strcmp(name, f->name) == 0)
+	if (strcmp(name, f->name) == 0 ||
+	    (f->under && strncmp(f->name, name, len) == 0 && f->name[len] == MAILBOX_SEPARATOR))
 		f->found = 1;
 }
 
-/* 1 when `name` is a SHAREFOLDER link of the user, 0 when not, -1 when the
-   store failed (answered). */
-static int imap_is_link(struct session *s, struct imap_cmd *cmd, const char *name)
+/* 1 when `name` is a SHAREFOLDER link of the user (or, with `under`, lies
+   below one: a link has no children of the user's own), 0 when not, -1
+   when the store failed (answered). */
+static int imap_link_check(struct session *s, struct imap_cmd *cmd, const char *name,
+			   int under)
 {
-	struct imap_link_find f = { name, 0 };
+	struct imap_link_find f = { name, under, 0 };
 	struct vimap_storage_error err;
 
 	if (acl_links(s->store_user, imap_link_find_cb, &f, &err) < 0) {
@@ -170,6 +175,16 @@ static int imap_is_link(struct session *s, struct imap_cmd *cmd, const char *nam
 		return -1;
 	}
 	return f.found;
+}
+
+static int imap_is_link(struct session *s, struct imap_cmd *cmd, const char *name)
+{
+	return imap_link_check(s, cmd, name, 0);
+}
+
+static int imap_in_link(struct session *s, struct imap_cmd *cmd, const char *name)
+{
+	return imap_link_check(s, cmd, name, 1);
 }
 
 void imap_cmd_create(struct session *s, struct imap_cmd *cmd)
@@ -189,9 +204,10 @@ void imap_cmd_create(struct session *s, struct imap_cmd *cmd)
 		session_tagged(cmd, "NO", "ALREADYEXISTS", "INBOX always exists.");
 		return;
 	}
-	if ((link = imap_is_link(s, cmd, name)) != 0) {
+	if ((link = imap_in_link(s, cmd, name)) != 0) {
 		if (link > 0)
-			session_tagged(cmd, "NO", "ALREADYEXISTS", "%s is a shared folder.", name);
+			session_tagged(cmd, "NO", "ALREADYEXISTS", "%s is (or is below) a "
+				       "shared folder.", name);
 		return;
 	}
 	if (session_storage(NULL)->mailbox_create(s->store_user, name, 0, &err) < 0) {
@@ -253,7 +269,7 @@ void imap_cmd_rename(struct session *s, struct imap_cmd *cmd)
 		return;
 	}
 	if ((link = imap_is_link(s, cmd, from)) != 0 ||
-	    (link = imap_is_link(s, cmd, to)) != 0) {
+	    (link = imap_in_link(s, cmd, to)) != 0) {
 		if (link > 0)
 			session_tagged(cmd, "NO", "CANNOT", "A shared folder cannot be renamed "
 				       "(ask the administrator to share it under another name).");

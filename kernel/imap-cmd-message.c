@@ -111,6 +111,26 @@ static void imap_append_now(int64_t *date_r, int32_t *tz_r)
 	*tz_r = (int32_t)(tm.tm_gmtoff / 60);
 }
 
+/* Drops the flags and keywords the user has no right to store (RFC 4314
+   4: they are silently not kept, the message is). */
+static void imap_append_mask(struct vimap_append *msg, uint32_t rights)
+{
+	int keywords;
+
+	msg->flags &= acl_settable_flags(rights, &keywords);
+	if (!keywords)
+		msg->keywords = "";
+}
+
+/* Appends msg, with what the rights let stay, to the resolved mailbox. */
+static int imap_append_store(const struct vimap_storage_ops *ops, const struct mailbox_ref *ref,
+			     struct vimap_append *msg, uint32_t *uidvalidity_r, uint32_t *uid_r,
+			     struct vimap_storage_error *err)
+{
+	imap_append_mask(msg, ref->rights);
+	return ops->append(ref->user, ref->name, msg, 1, uidvalidity_r, uid_r, err);
+}
+
 static void imap_append_error(struct session *s, struct imap_cmd *cmd,
 			      const struct vimap_storage_error *err)
 {
@@ -155,7 +175,7 @@ void imap_cmd_append(struct session *s, struct imap_cmd *cmd)
 		imap_append_error(s, cmd, &err);
 	} else if ((ref.rights & ACL_INSERT) == 0) {
 		session_tagged(cmd, "NO", "NOPERM", "No right to append to this mailbox.");
-	} else if (ops->append(ref.user, ref.name, &msg, 1, &uidvalidity, &uid, &err) < 0) {
+	} else if (imap_append_store(ops, &ref, &msg, &uidvalidity, &uid, &err) < 0) {
 		imap_append_error(s, cmd, &err);
 	} else {
 		notify_changed(ref.owner, ref.name, s->watch);
@@ -404,8 +424,9 @@ static int imap_cross_copy_cb(void *arg, const struct vimap_message *rec)
 	memset(&a, 0, sizeof(a));
 	a.data = data.data;
 	a.size = data.size;
-	a.flags = rec->flags & ~(uint32_t)VIMAP_FLAG_DELETED;
+	a.flags = rec->flags;
 	a.keywords = rec->keywords;
+	imap_append_mask(&a, cc->dest->rights);
 	a.internal_date = rec->internal_date;
 	a.tz_offset = rec->tz_offset;
 	a.cache = rec->cache;

@@ -132,7 +132,10 @@ static void imap_job_work(void *arg)
 
 	strbuf_reset(&s->out);
 	job->cmd.out = &s->out;
-	job->cmd.def->work(s, &job->cmd);
+	if (session_refresh_rights(s, job->cmd.out) < 0)
+		session_tagged(&job->cmd, "NO", "NOPERM", "Access to the mailbox was revoked.");
+	else
+		job->cmd.def->work(s, &job->cmd);
 	imap_command_sync(s, &job->cmd);
 	if (job->tagged.len == 0)
 		session_tagged(&job->cmd, "NO", "SERVERBUG", "Command ended without an answer.");

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "acl.h"
 #include "mailbox-view.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -26,7 +27,7 @@ struct mailbox_view *mailbox_view_create(const char *name, void *box, int readon
 	v->store_name = xstrdup(name);
 	v->box = box;
 	v->readonly = readonly;
-	v->rights = 0x7ffu;      /* ACL_ALL: one's own mailbox */
+	v->rights = ACL_ALL;     /* one's own mailbox */
 	return v;
 }
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "acl.h"
 #include "client.h"
 #include "loader.h"
 #include "log.h"
@@ -113,6 +114,29 @@ void session_storage_error(struct session *s, struct imap_cmd *cmd,
 void session_notify(struct session *s, const char *mailbox)
 {
 	notify_changed(s->user, mailbox, s->watch);
+}
+
+int session_refresh_rights(struct session *s, struct strbuf *out)
+{
+	struct mailbox_view *v = s->view;
+	struct vimap_storage_error err;
+	uint32_t rights;
+
+	if (v == NULL || v->owner == NULL)
+		return 0;
+	/* A store that cannot say now keeps the rights known: the command's
+	   own storage call reports the trouble. */
+	if (acl_rights_of(v->owner_user, v->owner, v->store_name, s->user, &rights, &err) < 0)
+		return 0;
+	if ((rights & ACL_READ) == 0) {
+		strbuf_appends(out, "* BYE Access to this shared mailbox was revoked.\r\n");
+		s->new_state = CLIENT_STATE_LOGOUT;
+		return -1;
+	}
+	v->rights = rights;
+	if ((rights & (ACL_SEEN | ACL_WRITE | ACL_DELMSG | ACL_EXPUNGE)) == 0)
+		v->readonly = 1;
+	return 0;
 }
 
 void session_notify_view(struct session *s)

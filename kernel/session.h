@@ -69,6 +69,11 @@ void session_storage_error(struct session *s, struct imap_cmd *cmd,
 
 /* Tells other sessions of this user that `mailbox` changed. */
 void session_notify(struct session *s, const char *mailbox);
+/* For a shared mailbox selected: reads the rights again, so a grant taken
+   back takes effect at the session's next command (RFC 4314 5.1.1 allows
+   caching; a mail service should not).  0, or -1 when the right to read
+   is gone: a BYE is in `out` and the session ends. */
+int session_refresh_rights(struct session *s, struct strbuf *out);
 /* Tells every other session watching the selected mailbox (its owner's
    and those of users it is shared with) that it changed. */
 void session_notify_view(struct session *s);

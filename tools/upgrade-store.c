@@ -12,20 +12,23 @@
 #include "loader.h"
 #include "upgrade-store.h"
 
-/* 1 when a vimapd answers on the admin socket: the store is in use. */
+/* 0 when no vimapd can be serving the store: its admin socket is absent
+   or refuses connections.  Anything else (it answers, or we may not even
+   ask) counts as running: converting a store in use would corrupt it. */
 static int upgrade_server_running(const char *socket_path)
 {
 	struct sockaddr_un sun;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), up;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), ret, errnum;
 
 	if (fd < 0)
-		return 0;
+		return 1;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", socket_path);
-	up = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	ret = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	errnum = errno;
 	close(fd);
-	return up;
+	return ret == 0 || (errnum != ENOENT && errnum != ECONNREFUSED);
 }
 
 static void upgrade_progress(void *ctx, uint64_t done, uint64_t total)
@@ -68,8 +71,8 @@ int upgrade_store_command(const struct vimap_config *cfg, const char *server_nam
 	int ret = 1;
 
 	if (upgrade_server_running(cfg->admin_socket)) {
-		fprintf(stderr, "vimap: vimapd is running (%s answers): stop it before "
-			"upgrading the store\n", cfg->admin_socket);
+		fprintf(stderr, "vimap: vimapd may be running (%s is there and not refusing): "
+			"stop it before upgrading the store\n", cfg->admin_socket);
 		return 1;
 	}
 	host_set_config(cfg, server_name);

@@ -64,8 +64,10 @@ enum vimap_deliver_result {
 struct vimap_delivery {
 	uint32_t size;                 /* sizeof(struct vimap_delivery) as built */
 	const char *user;              /* the recipient's user id, any case */
-	const char *mailbox;           /* NULL for INBOX */
-	int fd;                        /* the message, CRLF line ends, from offset 0 */
+	const char *mailbox;           /* NULL or "INBOX": delivery is to INBOX */
+	int fd;                        /* a regular file holding the message, CRLF
+					  line ends, from offset 0; unchanged
+					  during the call */
 	uint64_t length;               /* its length in octets */
 	int64_t internal_date;         /* seconds since the epoch; 0 = now */
 	const char *source;            /* "spool", "lmtp": for the log */

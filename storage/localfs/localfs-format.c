@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "localfs-private.h"
+#include "userid.h"
 #include "xalloc.h"
 
 #define LOCALFS_UPGRADE_HINT "run 'vimap upgrade-store' with vimapd stopped"
@@ -87,6 +88,16 @@ static int localfs_format_write(struct localfs_state *st, struct vimap_storage_e
 	return ret;
 }
 
+/* 1 when `name` in users/ is a user's directory: a valid user id (which
+   may start with '.'), not "." or "..", not a ~enrol./~trash. leftover. */
+static int localfs_format_is_user(const char *name)
+{
+	char id[USERID_MAX + 1];
+
+	return name[0] != '~' && userid_canonical(name, strlen(name), id) == 0 &&
+	       strcmp(id, name) == 0;
+}
+
 /* 1 when the users directory holds any user, 0 when none, -1 on error. */
 static int localfs_format_has_users(struct localfs_state *st, struct vimap_storage_error *err)
 {
@@ -98,7 +109,7 @@ static int localfs_format_has_users(struct localfs_state *st, struct vimap_stora
 		return localfs_fail(err, localfs_errno_code(errno), "opendir(%s) failed: %s",
 				    st->users_dir, strerror(errno));
 	while (!found && (de = readdir(dir)) != NULL)
-		found = de->d_name[0] != '.' && de->d_name[0] != '~';
+		found = localfs_format_is_user(de->d_name);
 	closedir(dir);
 	return found;
 }
@@ -167,8 +178,13 @@ int localfs_upgrade(void *state, vimap_progress_cb *progress, void *ctx,
 		return localfs_fail(err, localfs_errno_code(errno), "opendir(%s) failed: %s",
 				    st->users_dir, strerror(errno));
 	while ((de = readdir(dir)) != NULL) {
-		if (de->d_name[0] == '.' || de->d_name[0] == '~')
+		if (!localfs_format_is_user(de->d_name)) {
+			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+			    de->d_name[0] != '~')
+				localfs_log(st, VIMAP_LOG_WARNING, "upgrade: %s/%s is no user's "
+					    "directory: left alone", st->users_dir, de->d_name);
 			continue;
+		}
 		if (count == alloc)
 			users = xrealloc(users, (alloc = alloc * 2 + 16) * sizeof(*users));
 		users[count++] = xstrdup(de->d_name);

@@ -231,6 +231,64 @@ class ShareTest(unittest.TestCase):
             self.assertEqual(typ, "NO", name)
         j.logout()
 
+    def test_append_keeps_only_flags_the_rights_allow(self):
+        # RFC 4314 4: with 'i' but neither 's', 't' nor 'w' the message is
+        # stored, its flags and keywords are not.
+        self.share("lri")
+        j = self.srv.login("jones", "jonespw")
+        typ, _ = j.append("Shared", r"(\Seen \Deleted \Flagged $Kw)", None, msg("masked"))
+        self.assertEqual(typ, "OK")
+        j.logout()
+        s = self.srv.login("smith", "smithpw")
+        s.select("Projects")
+        typ, data = s.search(None, "SUBJECT", "masked")
+        n = data[0].split()[-1].decode()
+        typ, data = s.fetch(n, "(FLAGS)")
+        self.assertNotIn(b"\\Seen", data[0])
+        self.assertNotIn(b"\\Deleted", data[0])
+        self.assertNotIn(b"\\Flagged", data[0])
+        self.assertNotIn(b"$Kw", data[0])
+        s.store(n, "+FLAGS", r"(\Deleted)")
+        s.expunge()
+        s.logout()
+
+    def test_revoking_reaches_a_selected_session(self):
+        self.share("lrs")
+        j = self.srv.connect()
+        j.readline()
+        j.command("a", "LOGIN jones jonespw")
+        lines = j.command("b", "SELECT Shared")
+        self.assertTrue(lines[-1].startswith("b OK"), lines)
+        self.assertEqual(self.admin("REVOKE", "smith", "Projects", "jones").returncode, 0)
+        lines = j.command("c", "FETCH 1 BODY.PEEK[]")
+        self.assertIn("* BYE Access to this shared mailbox was revoked.", lines)
+        self.assertTrue(lines[-1].startswith("c NO [NOPERM]"), lines)
+        self.assertTrue(j.at_eof())
+        j.close()
+
+    def test_no_folders_below_a_link(self):
+        self.share("lr")
+        j = self.srv.login("jones", "jonespw")
+        self.assertEqual(j.create("Shared/child")[0], "NO")
+        self.assertEqual(j.create("Mine")[0], "OK")
+        self.assertEqual(j.rename("Mine", "Shared/moved")[0], "NO")
+        self.assertEqual(j.delete("Mine")[0], "OK")
+        # An own \Noselect node blocks SHAREFOLDER under that name.
+        self.assertEqual(j.create("Node/leaf")[0], "OK")
+        j.logout()
+        res = self.admin("SHAREFOLDER", "jones", "Node", "smith", "Projects")
+        self.assertNotEqual(res.returncode, 0)
+        self.assertIn("already has a folder", res.stderr)
+        j = self.srv.login("jones", "jonespw")
+        j.delete("Node/leaf")
+        j.delete("Node")
+        j.logout()
+
+    def test_anyone_cannot_be_enrolled(self):
+        res = self.admin("ENROLL", "anyone")
+        self.assertNotEqual(res.returncode, 0)
+        self.assertIn("reserved", res.stderr)
+
     def test_anyone_grant(self):
         self.admin("GRANT", "smith", "Projects", "anyone", "lr")
         res = self.admin("SHAREFOLDER", "brown", "Team", "smith", "Projects")
@@ -265,6 +323,11 @@ class UpgradeTest(unittest.TestCase):
                                            "localfs-format1.tar.gz")) as t:
                 t.extractall(srv.dir)
             srv.add_user("olduser", "oldpw", enroll=False)
+            # A user id may start with '.': the upgrade must not take it
+            # for a hidden file.
+            shutil.copytree(os.path.join(srv.store, "users", "olduser"),
+                            os.path.join(srv.store, "users", ".dotty"))
+            srv.add_user(".dotty", "dotpw", enroll=False)
             srv.start(wait=False)
             rc = srv.proc.wait(timeout=20)
             self.assertNotEqual(rc, 0)
@@ -277,6 +340,7 @@ class UpgradeTest(unittest.TestCase):
                                 capture_output=True, text=True, timeout=60)
             self.assertEqual(up.returncode, 0, up.stderr)
             self.assertIn("upgraded", up.stdout)
+            self.assertIn("2 of 2", up.stderr)
             again = subprocess.run([VIMAP, "--config", srv.config_path, "upgrade-store"],
                                    capture_output=True, text=True, timeout=60)
             self.assertEqual(again.returncode, 0, again.stderr)
@@ -294,6 +358,10 @@ class UpgradeTest(unittest.TestCase):
             # The new tables work on the upgraded store.
             self.assertEqual(m._simple_command("MYRIGHTS", "INBOX")[0], "OK")
             m.logout()
+            d = srv.login(".dotty", "dotpw")
+            typ, data = d.select("INBOX")
+            self.assertEqual(int(data[0]), 5)
+            d.logout()
         finally:
             srv.stop()
 
