@@ -21,7 +21,8 @@
  *   status              mailbox_status, 1000 calls: microseconds each
  * The mailbox is filled with `messages` (default 20000) messages of mixed
  * sizes (median about 5 KB) and a 600-byte cache blob, in APPENDs of 500
- * (not measured). */
+ * (not measured); it is removed at the end unless BENCH_KEEP is set (to
+ * look at the store afterwards). */
 #include "autoconfig.h"
 #include <errno.h>
 #include <math.h>
@@ -313,7 +314,8 @@ static void bench_plugin(const char *dir, const char *name, const char *pool, un
 		bench_now() - t0);
 	bench_mailbox(u, n, r);
 	ops->user_close(u);
-	if (getenv("BENCH_KEEP") == NULL) ops->unenroll(state, "bench-box", &err);
+	if (getenv("BENCH_KEEP") == NULL)
+		ops->unenroll(state, "bench-box", &err);
 	loader_close(&plugin);
 	config_free(&cfg);
 }

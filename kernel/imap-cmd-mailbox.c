@@ -509,7 +509,9 @@ void imap_cmd_list(struct session *s, struct imap_cmd *cmd)
 	} else {
 		if (lsub)
 			imap_lsub_add_parents(&ctx, pattern.data != NULL ? pattern.data : "");
-		qsort(ctx.entries, ctx.count, sizeof(*ctx.entries), imap_list_cmp);
+		/* qsort(NULL, 0) is undefined: an LSUB with no subscription. */
+		if (ctx.count > 0)
+			qsort(ctx.entries, ctx.count, sizeof(*ctx.entries), imap_list_cmp);
 		imap_list_write(cmd, &ctx, pattern.data != NULL ? pattern.data : "", lsub);
 		session_tagged(cmd, "OK", NULL, "%s completed.", cmd->name);
 	}

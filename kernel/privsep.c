@@ -341,7 +341,9 @@ int privsep_drop(const struct vimap_config *cfg, const char **error_r)
 	if (privsep_check_no_caps(error_r) < 0 ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -1;
-	if (access(cfg->filepoolid, R_OK | W_OK | X_OK) < 0)
+	/* Only a directory filepool (localfs) can be checked here; sfs's is a
+	   connection string, which may hold a password: never logged. */
+	if (cfg->filepoolid[0] == '/' && access(cfg->filepoolid, R_OK | W_OK | X_OK) < 0)
 		return error_set(error_r, "filepool %s is not writable by user %s: %s "
 				 "(chown -R %s %s)", cfg->filepoolid, privsep.user,
 				 strerror(errno), privsep.user, cfg->filepoolid);

@@ -132,7 +132,9 @@ class Cluster:
     def start(self):
         """initdb, start, create the database; returns self."""
         self.dir = tempfile.mkdtemp(prefix="vimap-pg-")
-        os.chmod(self.dir, 0o700)
+        # Anyone may reach the socket in it (a vimapd that dropped its
+        # privileges, say); data/ itself stays 0700.
+        os.chmod(self.dir, 0o711)
         if self.user is not None:
             os.chown(self.dir, self.user.pw_uid, self.user.pw_gid)
         try:

@@ -10,6 +10,7 @@
 #include "autoconfig.h"
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "sfs-private.h"
 #include "xalloc.h"
 
@@ -75,10 +76,60 @@ static int sfs_append_row(struct sfs_conn *c, int64_t mailbox_id, uint32_t uid,
 	return ret;
 }
 
-/* The part after the bodies: lock, check, UIDs, rows, counters. */
+/* append_once: 1 (with the earlier UID and UIDVALIDITY) when the user's
+   store saw `id`, 0 when not, -1 on error.  Under the user's lock. */
+static int sfs_append_seen(struct sfs_conn *c, struct sfs_user *u, const char *id,
+			   uint32_t *uidvalidity_r, uint32_t *uid_r,
+			   struct vimap_storage_error *err)
+{
+	struct sfs_params p;
+	PGresult *res;
+	int found;
+
+	sfs_p_init(&p);
+	sfs_p_int(&p, u->id);
+	sfs_p_text(&p, id);
+	if ((res = sfs_exec(c, SFS_DLV_GET, &p, 0, err)) == NULL)
+		return -1;
+	found = PQntuples(res) > 0;
+	if (found) {
+		*uid_r = (uint32_t)sfs_get_int(res, 0, 0);
+		*uidvalidity_r = (uint32_t)sfs_get_int(res, 0, 1);
+	}
+	PQclear(res);
+	return found;
+}
+
+/* Records delivery `id` as UID uid of mailbox_id; one call in 64 also
+   forgets the user's ids older than SFS_DELIVERY_KEEP. */
+static int sfs_append_record(struct sfs_conn *c, struct sfs_user *u, const char *id,
+			     int64_t mailbox_id, uint32_t uid, struct vimap_storage_error *err)
+{
+	int64_t now = (int64_t)time(NULL);
+	struct sfs_params p;
+
+	sfs_p_init(&p);
+	sfs_p_int(&p, u->id);
+	sfs_p_text(&p, id);
+	sfs_p_int(&p, mailbox_id);
+	sfs_p_int(&p, uid);
+	sfs_p_int(&p, now);
+	if (sfs_run(c, SFS_DLV_ADD, &p, err) < 0)
+		return -1;
+	if ((uid & 63) != 0)
+		return 0;
+	sfs_p_init(&p);
+	sfs_p_int(&p, u->id);
+	sfs_p_int(&p, now - SFS_DELIVERY_KEEP);
+	return sfs_run(c, SFS_DLV_PRUNE, &p, err);
+}
+
+/* The part after the bodies: lock, check, UIDs, rows, counters.  With a
+   delivery id seen before: 1, nothing stored (the caller rolls back). */
 static int sfs_append_rows(struct sfs_conn *c, struct sfs_user *u, const char *mailbox,
 			   const struct vimap_append *msgs, unsigned count,
-			   const int64_t *bodies, uint32_t *uidvalidity_r, uint32_t *uids_r,
+			   const int64_t *bodies, const char *delivery_id,
+			   uint32_t *uidvalidity_r, uint32_t *uids_r,
 			   struct vimap_storage_error *err)
 {
 	int64_t bytes = 0, blocks = 0, unseen = 0;
@@ -95,6 +146,9 @@ static int sfs_append_rows(struct sfs_conn *c, struct sfs_user *u, const char *m
 	/* The quota update is the user's lock. */
 	if (sfs_db_quota_add(c, u->id, bytes, blocks, "append", err) < 0)
 		return -1;
+	if (delivery_id != NULL &&
+	    (found = sfs_append_seen(c, u, delivery_id, uidvalidity_r, uids_r, err)) != 0)
+		return found;
 	if ((found = sfs_db_mbox_get(c, u->id, mailbox, 1, &mb, err)) <= 0 || mb.noselect)
 		return found < 0 ? -1 : sfs_fail(err, VIMAP_STORAGE_ERR_NONEXISTENT,
 						 "append(%s) failed: %s", mailbox,
@@ -108,6 +162,9 @@ static int sfs_append_rows(struct sfs_conn *c, struct sfs_user *u, const char *m
 			return -1;
 		uids_r[i] = mb.uidnext + i;
 	}
+	if (delivery_id != NULL && count > 0 &&
+	    sfs_append_record(c, u, delivery_id, mb.id, mb.uidnext, err) < 0)
+		return -1;
 	mb.uidnext += count;
 	if (count > 0)
 		mb.highestmodseq = modseq;
@@ -117,11 +174,12 @@ static int sfs_append_rows(struct sfs_conn *c, struct sfs_user *u, const char *m
 	return sfs_notify(u->st, c, u->name, mb.name, err);
 }
 
-int sfs_append(void *user, const char *mailbox, const struct vimap_append *msgs,
-	       unsigned count, uint32_t *uidvalidity_r, uint32_t *uids_r,
-	       struct vimap_storage_error *err)
+/* append and append_once; *duplicate_r (may be NULL without an id). */
+static int sfs_append_run(struct sfs_user *u, const char *mailbox,
+			  const struct vimap_append *msgs, unsigned count,
+			  const char *delivery_id, uint32_t *uidvalidity_r, uint32_t *uids_r,
+			  int *duplicate_r, struct vimap_storage_error *err)
 {
-	struct sfs_user *u = user;
 	int64_t *bodies = xcalloc(count > 0 ? count : 1, sizeof(*bodies));
 	struct sfs_conn *c;
 	unsigned i;
@@ -134,8 +192,31 @@ int sfs_append(void *user, const char *mailbox, const struct vimap_append *msgs,
 	for (i = 0; ret == 0 && i < count; i++)
 		ret = sfs_append_body(c, u, &msgs[i], &bodies[i], err);
 	if (ret == 0)
-		ret = sfs_append_rows(c, u, mailbox, msgs, count, bodies, uidvalidity_r, uids_r,
-				      err);
+		ret = sfs_append_rows(c, u, mailbox, msgs, count, bodies, delivery_id,
+				      uidvalidity_r, uids_r, err);
 	free(bodies);
+	if (duplicate_r != NULL)
+		*duplicate_r = ret > 0;
+	if (ret > 0) {
+		/* Seen before: the bodies just written go with the rollback. */
+		sfs_rollback(u->st, &c);
+		return 0;
+	}
 	return sfs_end(u->st, &c, ret, err);
+}
+
+int sfs_append(void *user, const char *mailbox, const struct vimap_append *msgs,
+	       unsigned count, uint32_t *uidvalidity_r, uint32_t *uids_r,
+	       struct vimap_storage_error *err)
+{
+	return sfs_append_run(user, mailbox, msgs, count, NULL, uidvalidity_r, uids_r, NULL,
+			      err);
+}
+
+int sfs_append_once(void *user, const char *mailbox, const struct vimap_append *msg,
+		    const char *delivery_id, uint32_t *uidvalidity_r, uint32_t *uid_r,
+		    int *duplicate_r, struct vimap_storage_error *err)
+{
+	return sfs_append_run(user, mailbox, msg, 1, delivery_id, uidvalidity_r, uid_r,
+			      duplicate_r, err);
 }

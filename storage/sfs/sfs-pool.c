@@ -220,6 +220,14 @@ static const struct {
 		"DELETE FROM vimap_acl WHERE mailbox_id = $1 AND identifier = $2" },
 	[SFS_ACL_DELETE_ALL] = { "delete mailbox acl",
 		"DELETE FROM vimap_acl WHERE mailbox_id = $1" },
+	[SFS_DLV_GET] = { "select delivery",
+		"SELECT d.uid, m.uidvalidity FROM vimap_deliveries d LEFT JOIN vimap_mailboxes m "
+		"ON m.id = d.mailbox_id WHERE d.user_id = $1 AND d.delivery_id = $2" },
+	[SFS_DLV_ADD] = { "insert delivery",
+		"INSERT INTO vimap_deliveries (user_id, delivery_id, mailbox_id, uid, at) "
+		"VALUES ($1, $2, $3, $4, $5)" },
+	[SFS_DLV_PRUNE] = { "forget old deliveries",
+		"DELETE FROM vimap_deliveries WHERE user_id = $1 AND at < $2" },
 	[SFS_LINK_ADD] = { "insert link",
 		"INSERT INTO vimap_links (user_id, name, owner, owner_mailbox) "
 		"VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1" },

@@ -28,6 +28,8 @@
  *   vimap_acl           (mailbox_id, identifier, rights): by mailbox id, so
  *                       entries follow a rename and go with a delete
  *   vimap_links         (user_id, name, owner, owner_mailbox)
+ *   vimap_deliveries    (user_id, delivery_id) -> mailbox, UID, time: the
+ *                       ids append_once saw, kept SFS_DELIVERY_KEEP
  *
  * Locking: every write transaction first locks its user's row
  * (SELECT ... FOR NO KEY UPDATE, or the quota UPDATE), so the writes of one
@@ -41,7 +43,8 @@
  * (each consistent, an expunge in between only takes records away).
  *
  * Sources: sfs.c (set-up, administration, user handles, the ops table),
- * sfs-pool.c (connections, statements, transactions, errors),
+ * sfs-pool.c (connections, statements, transactions, errors), sfs-db.c
+ * (rows several operations share: user lock, mailbox rows, quota),
  * sfs-schema.c (schema, check_format, upgrade), sfs-mailbox.c,
  * sfs-append.c, sfs-box.c (sync, fetch, bytes), sfs-store.c (STORE,
  * EXPUNGE), sfs-copy.c, sfs-notify.c (NOTIFY and the listener thread),
@@ -64,6 +67,7 @@
 #define SFS_MAX_CONNECTIONS 64      /* default of config `max_connections` */
 #define SFS_WAIT_MS 10000           /* longest wait for a free connection */
 #define SFS_CHANNEL "vimap_changes" /* the NOTIFY channel */
+#define SFS_DELIVERY_KEEP (8 * 86400) /* seconds append_once ids are kept */
 #define SFS_MAX_PARAMS 12
 #define SFS_BATCH 5000              /* records per query (SFS_BATCH_SQL) */
 
@@ -86,6 +90,7 @@ enum sfs_stmt {
 	SFS_SUB_ADD, SFS_SUB_DEL, SFS_SUB_LIST, SFS_NOTIFY,
 	SFS_ACL_LIST, SFS_ACL_SET, SFS_ACL_DEL, SFS_ACL_DELETE_ALL,
 	SFS_LINK_ADD, SFS_LINK_DEL, SFS_LINK_LIST,
+	SFS_DLV_GET, SFS_DLV_ADD, SFS_DLV_PRUNE,
 	SFS_STMT_COUNT
 };
 
@@ -183,6 +188,8 @@ void sfs_pool_flush(struct sfs_state *st);
 /* Opens a connection to the filepool; NULL with err (UNAVAILABLE). */
 PGconn *sfs_pool_connect(struct sfs_state *st, struct vimap_storage_error *err);
 
+/* Query parameters: sfs_p_init() empties p, then each call appends one
+   (a number, a text -- NULL is SQL NULL --, or binary bytes). */
 void sfs_p_init(struct sfs_params *p);
 void sfs_p_int(struct sfs_params *p, int64_t v);
 void sfs_p_text(struct sfs_params *p, const char *s);
@@ -213,7 +220,8 @@ int sfs_db_fail(PGconn *pg, const PGresult *res, const char *what,
    server"), copied into buf when it has more than one; for log lines. */
 const char *sfs_first_line(const char *msg, char *buf, size_t size);
 
-/* Column values of text or binary results. */
+/* Column values of text or binary results: an integer column (0 for
+   NULL), a text column (NULL for NULL; valid while res is). */
 int64_t sfs_get_int(const PGresult *res, int row, int col);
 const char *sfs_get_text(const PGresult *res, int row, int col);
 
@@ -278,6 +286,9 @@ void sfs_mailbox_info(const struct sfs_mbox *mb, struct vimap_mailbox_info *info
 
 /* ---- sfs-schema.c ---- */
 
+/* The check_format and upgrade ops (<vimap/storage.h>): the schema's
+   format_version and the configured tablespaces; upgrade creates or
+   converts the schema in one transaction. */
 int sfs_schema_check_format(void *state, struct vimap_storage_error *err);
 int sfs_schema_upgrade(void *state, vimap_progress_cb *progress, void *ctx,
 		       struct vimap_storage_error *err);
@@ -298,6 +309,9 @@ void sfs_notify_stop(struct sfs_state *st);
 
 /* ---- sfs-mailbox.c ---- */
 
+/* The storage ops on a user handle for mailboxes and subscriptions; their
+   contracts are in <vimap/storage.h>.  subscriptions() passes a NULL info
+   for a subscribed name that has no mailbox. */
 int sfs_mailbox_list(void *user, vimap_name_cb *cb, void *ctx,
 		     struct vimap_storage_error *err);
 int sfs_mailbox_create(void *user, const char *name, uint32_t special_use,
@@ -323,12 +337,22 @@ int sfs_mailbox_lookup(struct sfs_user *u, const char *call, const char *name,
 
 /* ---- sfs-append.c ---- */
 
+/* The append and append_once ops (<vimap/storage.h>): one transaction,
+   bodies first; append_once checks and records the delivery id under the
+   user's lock, in the transaction that stores the message. */
 int sfs_append(void *user, const char *mailbox, const struct vimap_append *msgs,
 	       unsigned count, uint32_t *uidvalidity_r, uint32_t *uids_r,
 	       struct vimap_storage_error *err);
+int sfs_append_once(void *user, const char *mailbox, const struct vimap_append *msg,
+		    const char *delivery_id, uint32_t *uidvalidity_r, uint32_t *uid_r,
+		    int *duplicate_r, struct vimap_storage_error *err);
 
 /* ---- sfs-box.c ---- */
 
+/* The storage ops on an open mailbox (<vimap/storage.h>).  Callbacks of
+   sync and fetch run while the call holds its connection; a plugin call
+   made from one checks out a connection of its own.  open_message's bytes
+   are in memory or in a mapped temporary file (sfs-box.c says when). */
 int sfs_box_open(void *user, const char *name, void **box_r,
 		 struct vimap_mailbox_info *info_r, struct vimap_storage_error *err);
 void sfs_box_close(void *box);
@@ -361,6 +385,8 @@ int sfs_box_select(const uint32_t *uids, unsigned count,
 
 /* ---- sfs-store.c ---- */
 
+/* STORE and EXPUNGE (<vimap/storage.h>): one modseq per call; the
+   callbacks run after the commit. */
 int sfs_store(void *box, const uint32_t *uids, unsigned count, enum vimap_store_mode mode,
 	      uint32_t flags, const char *keywords, vimap_message_cb *changed, void *ctx,
 	      struct vimap_storage_error *err);
@@ -374,6 +400,7 @@ int sfs_db_record_expunged(struct sfs_conn *c, int64_t mailbox_id, const uint32_
 
 /* ---- sfs-copy.c ---- */
 
+/* COPY and MOVE (<vimap/storage.h>): rows share the source's bodies. */
 int sfs_copy(void *box, const uint32_t *uids, unsigned count, const char *dest, int move,
 	     uint32_t *uidvalidity_r, uint32_t *dest_uids_r, vimap_uid_cb *expunged,
 	     void *ctx, struct vimap_storage_error *err);
@@ -384,6 +411,8 @@ int sfs_copy_move_all(struct sfs_conn *c, const struct sfs_mbox *from,
 
 /* ---- sfs-share.c ---- */
 
+/* The ABI 1.1 sharing ops (<vimap/storage.h>): ACL entries by mailbox id
+   (they follow a rename, go with a delete), links per user. */
 int sfs_acl_list(void *user, const char *mailbox, vimap_acl_cb *cb, void *ctx,
 		 struct vimap_storage_error *err);
 int sfs_acl_set(void *user, const char *mailbox, const char *identifier,

@@ -409,6 +409,7 @@ static const struct vimap_storage_ops sfs_ops = {
 	.link_list = sfs_link_list,
 	.check_format = sfs_schema_check_format,
 	.upgrade = sfs_schema_upgrade,
+	.append_once = sfs_append_once,
 };
 
 VIMAP_PLUGIN_DEFINE(VIMAP_PLUGIN_STORAGE, "sfs", PACKAGE_VERSION, &sfs_ops);

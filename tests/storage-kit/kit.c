@@ -1772,6 +1772,7 @@ START_TEST(test_ops_complete_1_1)
 	ck_assert_msg(KIT_HAS(kit_ops, link_list), "link_list missing");
 	ck_assert_msg(KIT_HAS(kit_ops, check_format), "check_format missing");
 	ck_assert_msg(KIT_HAS(kit_ops, upgrade), "upgrade missing");
+	ck_assert_msg(KIT_HAS(kit_ops, append_once), "append_once missing");
 }
 END_TEST
 
@@ -1967,6 +1968,50 @@ START_TEST(test_links)
 }
 END_TEST
 
+/* append_once: a second delivery with the same id stores nothing and
+   reports the first UID; another id stores another message; ids are per
+   user. */
+START_TEST(test_append_once)
+{
+	const char *user = "kit-once", *other = "kit-once2";
+	struct vimap_storage_error err = { 0, NULL };
+	uint32_t uid1 = 0, uid2 = 0, uid3 = 0, uidv1 = 0, uidv2 = 0, uidv3 = 0;
+	int dup = -1;
+	size_t len;
+	char *msg = kit_message(3, 2000, &len);
+	struct vimap_append a = { msg, len, 0, "", 1700000000, 0, NULL, 0 };
+	void *u, *u2;
+
+	ck_assert_msg(KIT_HAS(kit_ops, append_once), "append_once missing (ABI 1.1)");
+	kit_enroll(user, 1000);
+	kit_enroll(other, 1000);
+	u = kit_open(user);
+	u2 = kit_open(other);
+	KIT_OK(kit_ops->append_once(u, "INBOX", &a, "spool:1", &uidv1, &uid1, &dup, &err), err);
+	ck_assert_int_eq(dup, 0);
+	ck_assert_uint_gt(uid1, 0);
+	/* The same id again: nothing stored, the first UID back. */
+	dup = -1;
+	KIT_OK(kit_ops->append_once(u, "INBOX", &a, "spool:1", &uidv2, &uid2, &dup, &err), err);
+	ck_assert_int_eq(dup, 1);
+	ck_assert_uint_eq(uid2, uid1);
+	ck_assert_uint_eq(kit_status(u, "INBOX").messages, 1);
+	/* Another id: another message. */
+	KIT_OK(kit_ops->append_once(u, "INBOX", &a, "spool:2", &uidv3, &uid3, &dup, &err), err);
+	ck_assert_int_eq(dup, 0);
+	ck_assert_uint_gt(uid3, uid1);
+	ck_assert_uint_eq(kit_status(u, "INBOX").messages, 2);
+	/* Ids are the user's: another user gets the same id stored. */
+	KIT_OK(kit_ops->append_once(u2, "INBOX", &a, "spool:1", &uidv2, &uid2, &dup, &err), err);
+	ck_assert_int_eq(dup, 0);
+	ck_assert_uint_eq(kit_status(u2, "INBOX").messages, 1);
+	free(msg);
+	kit_ops->user_close(u2);
+	KIT_OK(kit_ops->unenroll(kit_state, other, &err), err);
+	kit_done(user, u);
+}
+END_TEST
+
 static void kit_progress_cb(void *ctx, uint64_t done, uint64_t total)
 {
 	unsigned *calls = ctx;
@@ -2138,6 +2183,7 @@ static Suite *kit_suite(void)
 	tcase_add_test(api, test_acl);
 	tcase_add_test(api, test_links);
 	tcase_add_test(api, test_format_upgrade);
+	tcase_add_test(api, test_append_once);
 	suite_add_tcase(s, api);
 	tcase_add_checked_fixture(stress, kit_setup, kit_teardown);
 	tcase_set_timeout(stress, 300);
