@@ -165,7 +165,9 @@ static int mailbox_ref_shared(const char *user, struct acl_find_ctx *link,
 	link->owner_mailbox = NULL;
 	if (acl_rights_of(ref->user, ref->owner, ref->name, user, &ref->rights, err) < 0)
 		return -1;
-	if ((ref->rights & (ACL_LOOKUP | ACL_READ)) == 0) {
+	/* Without any of l, r, i or a the folder does not exist for this
+	   user (an 'i'-only folder is a drop box: APPEND works, SELECT not). */
+	if ((ref->rights & (ACL_LOOKUP | ACL_READ | ACL_INSERT | ACL_ADMIN)) == 0) {
 		err->code = VIMAP_STORAGE_ERR_NONEXISTENT;
 		err->text = "no such mailbox (the owner grants no access to it)";
 		return -1;

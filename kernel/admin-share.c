@@ -2,7 +2,7 @@
  * to_user's mailbox list for a folder of owning_user and left granting the
  * authority to the site's tools; vimap grants with GRANT / REVOKE (and the
  * owner's own RFC 4314 SETACL), and SHAREFOLDER refuses unless the owner
- * has granted to_user (or anyone) at least lookup and read. */
+ * has granted to_user (or anyone) an authority on the folder. */
 #include "autoconfig.h"
 #include <stdio.h>
 #include <string.h>
@@ -110,7 +110,8 @@ json_t *admin_revoke(const char *const *args, unsigned argc)
 }
 
 /* The checks of SHAREFOLDER on the owner's side: the folder exists and
-   `to` may look it up and read it.  NULL, or the reply. */
+   `to` has an authority on it (l or r to see it, i for a drop box).
+   NULL, or the reply. */
 static json_t *share_check_owner(const char *owner, const char *folder, const char *to)
 {
 	struct vimap_storage_error err;
@@ -123,7 +124,7 @@ static json_t *share_check_owner(const char *owner, const char *folder, const ch
 		return admin_fail("SHAREFOLDER: owning user %s %s", owner, error);
 	if (acl_rights_of(handle, owner, folder, to, &rights, &err) < 0)
 		res = admin_fail("SHAREFOLDER: %s's folder %s: %s", owner, folder, err.text);
-	else if ((rights & (ACL_LOOKUP | ACL_READ)) != (ACL_LOOKUP | ACL_READ))
+	else if ((rights & (ACL_LOOKUP | ACL_READ | ACL_INSERT)) == 0)
 		res = admin_fail("SHAREFOLDER refused: %s has not granted %s authority on %s "
 				 "(run: GRANT %s %s %s lr)", owner, to, folder, owner, folder, to);
 	session_storage(NULL)->user_close(handle);

@@ -293,21 +293,24 @@ static int imap_store_mode(struct imap_cmd *cmd, enum vimap_store_mode *mode_r, 
 	return len == 5 && strncasecmp(item, "FLAGS", 5) == 0 ? 0 : -1;
 }
 
-/* RFC 4314 4: \Seen needs s, \Deleted t, any other flag or keyword w;
-   FLAGS (replace) touches every flag. */
+/* RFC 4314 4: \Seen needs s, \Deleted t, any other flag or keyword w.
+   +FLAGS and -FLAGS change what the rights allow and leave the rest (the
+   RFC says the STORE SHOULD NOT fail); FLAGS replaces every flag, so it
+   needs all three.  0, or -1 when nothing may be done. */
 static int imap_store_allowed(uint32_t rights, enum vimap_store_mode mode,
-			      uint32_t flags, int keywords)
+			      uint32_t *flags, struct strbuf *keywords)
 {
-	uint32_t touched = mode == VIMAP_STORE_REPLACE ? VIMAP_FLAG_ALL : flags;
+	int keywords_ok;
+	uint32_t settable = acl_settable_flags(rights, &keywords_ok);
 
-	if ((touched & VIMAP_FLAG_SEEN) && !(rights & ACL_SEEN))
-		return 0;
-	if ((touched & VIMAP_FLAG_DELETED) && !(rights & ACL_DELMSG))
-		return 0;
-	if (((touched & ~(VIMAP_FLAG_SEEN | VIMAP_FLAG_DELETED)) ||
-	     keywords || mode == VIMAP_STORE_REPLACE) && !(rights & ACL_WRITE))
-		return 0;
-	return 1;
+	if (mode == VIMAP_STORE_REPLACE)
+		return settable == VIMAP_FLAG_ALL && keywords_ok ? 0 : -1;
+	if (*flags != 0 && (*flags & settable) == 0 && (keywords->len == 0 || !keywords_ok))
+		return -1;
+	*flags &= settable;
+	if (!keywords_ok)
+		strbuf_reset(keywords);
+	return 0;
 }
 
 void imap_cmd_store(struct session *s, struct imap_cmd *cmd)
@@ -330,7 +333,7 @@ void imap_cmd_store(struct session *s, struct imap_cmd *cmd)
 		/* answered */
 	} else if (s->view->readonly) {
 		session_tagged(cmd, "NO", "READ-ONLY", "Mailbox is read-only.");
-	} else if (!imap_store_allowed(s->view->rights, mode, flags, keywords.len > 0)) {
+	} else if (imap_store_allowed(s->view->rights, mode, &flags, &keywords) < 0) {
 		session_tagged(cmd, "NO", "NOPERM", "No right to change those flags here.");
 	} else if (count > 0 &&
 		   session_storage(NULL)->store(s->view->box, uids, count, mode, flags,

@@ -162,6 +162,26 @@ void mailbox_view_write_msg_flags(const struct view_msg *m, struct strbuf *out)
 	strbuf_appendc(out, ')');
 }
 
+/* PERMANENTFLAGS lists only what the user may change (RFC 4314 5.1.1):
+   \Seen with s, \Deleted with t, the others and keywords with w. */
+static void view_write_permanentflags(const struct mailbox_view *v, const char *keywords,
+				      struct strbuf *out)
+{
+	size_t start;
+
+	strbuf_appends(out, "* OK [PERMANENTFLAGS (");
+	start = out->len;
+	if (v->rights & ACL_WRITE)
+		strbuf_appends(out, "\\Answered \\Flagged \\Draft");
+	if (v->rights & ACL_DELMSG)
+		strbuf_appends(out, out->len > start ? " \\Deleted" : "\\Deleted");
+	if (v->rights & ACL_SEEN)
+		strbuf_appends(out, out->len > start ? " \\Seen" : "\\Seen");
+	if (v->rights & ACL_WRITE)
+		strbuf_appendf(out, "%s \\*", keywords);
+	strbuf_appends(out, ")] Flags permitted.\r\n");
+}
+
 void mailbox_view_write_flags(struct mailbox_view *v, struct strbuf *out)
 {
 	unsigned i;
@@ -176,9 +196,7 @@ void mailbox_view_write_flags(struct mailbox_view *v, struct strbuf *out)
 	if (v->readonly)
 		strbuf_appends(out, "* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n");
 	else
-		strbuf_appendf(out, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted "
-			       "\\Seen \\Draft%s \\*)] Flags permitted.\r\n",
-			       kw.data != NULL ? kw.data : "");
+		view_write_permanentflags(v, kw.data != NULL ? kw.data : "", out);
 	strbuf_free(&kw);
 	v->known_changed = 0;
 }
