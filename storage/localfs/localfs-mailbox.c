@@ -120,46 +120,8 @@ int localfs_mailbox_create(void *user, const char *name, uint32_t special_use,
 	return ret;
 }
 
-/* A list of mailbox names with their info, read before any callback runs
-   (and the connection checked in before), so a callback may call the
-   plugin on the same user. */
-struct localfs_names {
-	char **names;
-	struct vimap_mailbox_info *infos;
-	int *present;
-	unsigned count, alloc;
-};
-
-static void localfs_names_add(struct localfs_names *nl, const char *name,
-			      const struct vimap_mailbox_info *info)
-{
-	if (nl->count == nl->alloc) {
-		nl->alloc = nl->alloc == 0 ? 16 : nl->alloc * 2;
-		nl->names = xrealloc(nl->names, nl->alloc * sizeof(*nl->names));
-		nl->infos = xrealloc(nl->infos, nl->alloc * sizeof(*nl->infos));
-		nl->present = xrealloc(nl->present, nl->alloc * sizeof(*nl->present));
-	}
-	nl->names[nl->count] = xstrdup(name);
-	nl->present[nl->count] = info != NULL;
-	if (info != NULL)
-		nl->infos[nl->count] = *info;
-	nl->count++;
-}
-
-static void localfs_names_free(struct localfs_names *nl)
-{
-	unsigned i;
-
-	for (i = 0; i < nl->count; i++)
-		free(nl->names[i]);
-	free(nl->names);
-	free(nl->infos);
-	free(nl->present);
-}
-
-/* Reads statement `id` (name, special_use, noselect[, present]) into nl. */
 static int localfs_names_read(struct localfs_db *db, enum localfs_stmt id,
-			      struct localfs_names *nl, struct vimap_storage_error *err)
+			      struct storage_names *nl, struct vimap_storage_error *err)
 {
 	sqlite3_stmt *stmt = localfs_db_stmt(db, id, err);
 	struct vimap_mailbox_info info;
@@ -173,7 +135,7 @@ static int localfs_names_read(struct localfs_db *db, enum localfs_stmt id,
 		memset(&info, 0, sizeof(info));
 		info.special_use = (uint32_t)sqlite3_column_int64(stmt, 1);
 		info.attributes = sqlite3_column_int(stmt, 2) ? VIMAP_MAILBOX_NOSELECT : 0;
-		localfs_names_add(nl, (const char *)sqlite3_column_text(stmt, 0),
+		storage_names_add(nl, (const char *)sqlite3_column_text(stmt, 0),
 				  present ? &info : NULL);
 	}
 	sqlite3_reset(stmt);
@@ -185,9 +147,8 @@ static int localfs_names_read(struct localfs_db *db, enum localfs_stmt id,
 static int localfs_mailbox_names(struct localfs_user *u, enum localfs_stmt id,
 				 vimap_name_cb *cb, void *ctx, struct vimap_storage_error *err)
 {
-	struct localfs_names nl = { NULL, NULL, NULL, 0, 0 };
+	struct storage_names nl = STORAGE_NAMES_INIT;
 	struct localfs_conn *c;
-	unsigned i;
 	int ret;
 
 	if (localfs_pool_get(u, &c, err) < 0)
@@ -195,12 +156,11 @@ static int localfs_mailbox_names(struct localfs_user *u, enum localfs_stmt id,
 	ret = localfs_names_read(&c->db, id, &nl, err);
 	localfs_pool_put(&c);
 	if (ret < 0) {
-		localfs_names_free(&nl);
+		storage_names_free(&nl);
 		return -1;
 	}
-	for (i = 0; i < nl.count; i++)
-		cb(ctx, nl.names[i], nl.present[i] ? &nl.infos[i] : NULL);
-	localfs_names_free(&nl);
+	storage_names_emit(&nl, cb, ctx);
+	storage_names_free(&nl);
 	return 0;
 }
 
@@ -441,7 +401,7 @@ static int localfs_mailbox_rename_one(struct localfs_db *db, const char *name,
 static int localfs_mailbox_rename_tree(struct localfs_db *db, const char *from,
 				       const char *to, struct vimap_storage_error *err)
 {
-	struct localfs_names nl = { NULL, NULL, NULL, 0, 0 };
+	struct storage_names nl = STORAGE_NAMES_INIT;
 	sqlite3_stmt *stmt = localfs_db_stmt(db, LOCALFS_MB_CHILDREN, err);
 	size_t from_len = strlen(from);
 	char *lo, *hi;
@@ -453,9 +413,9 @@ static int localfs_mailbox_rename_tree(struct localfs_db *db, const char *from,
 	localfs_mailbox_bounds(from, &lo, &hi);
 	sqlite3_bind_text(stmt, 1, lo, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, hi, -1, SQLITE_STATIC);
-	localfs_names_add(&nl, from, NULL);
+	storage_names_add(&nl, from, NULL);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		localfs_names_add(&nl, (const char *)sqlite3_column_text(stmt, 1), NULL);
+		storage_names_add(&nl, (const char *)sqlite3_column_text(stmt, 1), NULL);
 	sqlite3_reset(stmt);
 	free(lo);
 	free(hi);
@@ -469,7 +429,7 @@ static int localfs_mailbox_rename_tree(struct localfs_db *db, const char *from,
 		ret = localfs_mailbox_rename_one(db, nl.names[i], newname, err);
 		free(newname);
 	}
-	localfs_names_free(&nl);
+	storage_names_free(&nl);
 	return ret;
 }
 

@@ -47,6 +47,7 @@
 #include <sys/types.h>
 #include <sqlite3.h>
 #include <vimap/storage.h>
+#include "storage-support.h"
 
 #define LOCALFS_FORMAT_VERSION 2    /* meta.format_version this build reads */
 #define LOCALFS_BLOCK_SIZE 4096ull  /* a quota block */
@@ -185,9 +186,9 @@ struct localfs_mbox {
 
 /* ---- localfs.c ---- */
 
-/* Fills err (when not NULL) with `code` and the formatted text; returns -1. */
-int localfs_fail(struct vimap_storage_error *err, enum vimap_storage_code code,
-		 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Fills err (when not NULL) with `code` and the formatted text; returns -1
+   (the support library's, shared with every storage plugin). */
+#define localfs_fail storage_fail
 /* The storage code for an errno value (ENOSPC: UNAVAILABLE, ...). */
 enum vimap_storage_code localfs_errno_code(int errnum);
 /* Blocks of a message of `size` octets: ceil(size / 4096). */

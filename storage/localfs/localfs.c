@@ -30,35 +30,8 @@
 
 static const char *const localfs_keys[] = { "fsync", "max_open_indexes", NULL };
 
-/* The mailboxes every new user gets. */
-static const struct {
-	const char *name;
-	uint32_t special_use;
-} localfs_default_mailboxes[] = {
-	{ "INBOX", 0 },
-	{ "Drafts", VIMAP_SPECIAL_DRAFTS },
-	{ "Sent", VIMAP_SPECIAL_SENT },
-	{ "Trash", VIMAP_SPECIAL_TRASH },
-	{ "Junk", VIMAP_SPECIAL_JUNK },
-};
-
 static atomic_uint localfs_seq;
 
-int localfs_fail(struct vimap_storage_error *err, enum vimap_storage_code code,
-		 const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	if (err == NULL)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	err->code = code;
-	err->text = error_fmt("%s", buf);
-	return -1;
-}
 
 enum vimap_storage_code localfs_errno_code(int errnum)
 {
@@ -401,10 +374,9 @@ static int localfs_enroll_index(struct localfs_state *st, const char *dir, uint6
 	ret = localfs_db_create_schema(&db, blocks, group, err);
 	if (ret == 0)
 		ret = localfs_db_begin_write(&db, err);
-	for (i = 0; ret == 0 && i < sizeof(localfs_default_mailboxes) /
-		     sizeof(localfs_default_mailboxes[0]); i++)
-		ret = localfs_mailbox_create_in(&db, localfs_default_mailboxes[i].name,
-						localfs_default_mailboxes[i].special_use, &id, err);
+	for (i = 0; ret == 0 && i < storage_default_mailbox_count; i++)
+		ret = localfs_mailbox_create_in(&db, storage_default_mailboxes[i].name,
+						storage_default_mailboxes[i].special_use, &id, err);
 	if (ret == 0)
 		ret = localfs_db_commit_write(&db, err);
 	else if (db.write_locked)
