@@ -22,6 +22,7 @@
 #include "config.h"
 #include "convert-config.h"
 #include "error.h"
+#include "fd-util.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -620,21 +621,6 @@ int convert_config(FILE *in, const char *in_name, struct strbuf *out,
 
 /* ---- Writing the file ---- */
 
-static int convert_write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* The mode of the file written: the replaced file's, else 0666 & ~umask. */
 static mode_t convert_mode(const char *path, int force)
 {
@@ -690,7 +676,7 @@ int convert_config_write(const char *path, const struct strbuf *data, int force,
 		free(tmp);
 		return ret;
 	}
-	if (fchmod(fd, mode) < 0 || convert_write_all(fd, data->data, data->len) < 0 ||
+	if (fchmod(fd, mode) < 0 || fd_write_all(fd, data->data, data->len) < 0 ||
 	    fsync(fd) < 0) {
 		ret = error_set(error_r, "writing %s failed: %s", tmp, strerror(errno));
 		close(fd);

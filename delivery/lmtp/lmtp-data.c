@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "fd-util.h"
 #include "lmtp-private.h"
 #include "xalloc.h"
 
@@ -68,26 +69,10 @@ static int lmtp_spool_scratch(const char *dir, int *fd)
 	return *fd;
 }
 
-/* Writes all of data to fd; 0 or -1 (errno set). */
-static int lmtp_write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static void lmtp_spool_flush(struct lmtp_spool *sp)
 {
 	if (sp->buf_len > 0 && sp->fd >= 0 && sp->write_errno == 0 &&
-	    lmtp_write_all(sp->fd, sp->buf, sp->buf_len) < 0)
+	    fd_write_all(sp->fd, sp->buf, sp->buf_len) < 0)
 		sp->write_errno = errno;
 	sp->buf_len = 0;
 }
@@ -106,7 +91,7 @@ static void lmtp_spool_write(struct lmtp_spool *sp, const char *data, size_t len
 	if (sp->buf_len + len > LMTP_SPOOL_BUF)
 		lmtp_spool_flush(sp);
 	if (len > LMTP_SPOOL_BUF) {
-		if (sp->fd >= 0 && sp->write_errno == 0 && lmtp_write_all(sp->fd, data, len) < 0)
+		if (sp->fd >= 0 && sp->write_errno == 0 && fd_write_all(sp->fd, data, len) < 0)
 			sp->write_errno = errno;
 		return;
 	}
@@ -165,7 +150,7 @@ static int lmtp_spool_copy(const struct lmtp_spool *sp, unsigned i, uint64_t *le
 	uint64_t left = sp->body_len;
 	int fd = lmtp_spool_scratch(sp->conn->srv->set.temp_dir, &sp->scratch[1]);
 
-	if (fd < 0 || lmtp_write_all(fd, head, head_len) < 0)
+	if (fd < 0 || fd_write_all(fd, head, head_len) < 0)
 		goto fail;
 	while (left > 0) {
 		ssize_t n = copy_file_range(sp->fd, &in_off, fd, NULL, left, 0);
@@ -175,7 +160,7 @@ static int lmtp_spool_copy(const struct lmtp_spool *sp, unsigned i, uint64_t *le
 			      errno == EOPNOTSUPP)) {
 			/* No in-kernel copy here: copy through a buffer. */
 			n = pread(sp->fd, buf, left < sizeof(buf) ? left : sizeof(buf), in_off);
-			if (n > 0 && lmtp_write_all(fd, buf, (size_t)n) < 0)
+			if (n > 0 && fd_write_all(fd, buf, (size_t)n) < 0)
 				goto fail;
 			if (n > 0)
 				in_off += n;

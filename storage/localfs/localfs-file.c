@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "fd-util.h"
 #include "localfs-private.h"
 #include "xalloc.h"
 
@@ -43,22 +44,6 @@ static int localfs_file_errno(struct vimap_storage_error *err, const char *call,
 {
 	return localfs_fail(err, localfs_errno_code(errnum), "%s(%s) failed: %s", call, path,
 			    strerror(errnum));
-}
-
-static int localfs_file_write_all(int fd, const char *data, size_t size)
-{
-	while (size > 0) {
-		ssize_t n = write(fd, data, size);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		data += n;
-		size -= (size_t)n;
-	}
-	return 0;
 }
 
 /* Renames tmp to msg/NN/ID, making msg/NN again when it went missing. */
@@ -91,7 +76,7 @@ int localfs_file_store(int dirfd, uint64_t id, const void *data, size_t size,
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return localfs_file_errno(err, "open", tmp, errno);
-	if (localfs_file_write_all(fd, data, size) < 0) {
+	if (fd_write_all(fd, data, size) < 0) {
 		errnum = errno;
 		close(fd);
 		unlinkat(dirfd, tmp, 0);
