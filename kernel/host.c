@@ -178,7 +178,10 @@ static int host_xlate_table(struct vimap_plugin_ctx *ctx, unsigned char to_ascii
 static void host_mailbox_changed(struct vimap_plugin_ctx *ctx, const char *user,
 				 const char *mailbox)
 {
-	notify_changed(user, mailbox, NULL);
+	if (user == NULL)
+		notify_changed_all();
+	else
+		notify_changed(user, mailbox, NULL);
 }
 
 static const struct vimap_host host = {

@@ -106,6 +106,26 @@ static void notify_deliver(void *arg)
 	notify_unref(w);
 }
 
+/* Posts w's callback to its loop (a reference held until it ran). */
+static void notify_post(struct mailbox_watch *w)
+{
+	atomic_fetch_add(&w->refs, 1);
+	if (ioloop_post(w->loop, notify_deliver, w) < 0)
+		atomic_fetch_sub(&w->refs, 1);
+}
+
+void notify_changed_all(void)
+{
+	struct mailbox_watch *w;
+	size_t b;
+
+	pthread_mutex_lock(&notify_lock);
+	for (b = 0; b < NOTIFY_BUCKETS; b++)
+		for (w = notify_buckets[b]; w != NULL; w = w->next)
+			notify_post(w);
+	pthread_mutex_unlock(&notify_lock);
+}
+
 void notify_changed(const char *user, const char *mailbox,
 		    const struct mailbox_watch *except)
 {
@@ -117,9 +137,7 @@ void notify_changed(const char *user, const char *mailbox,
 	for (w = notify_buckets[notify_hash(key, len)]; w != NULL; w = w->next) {
 		if (w == except || w->key_len != len || memcmp(w->key, key, len) != 0)
 			continue;
-		atomic_fetch_add(&w->refs, 1);
-		if (ioloop_post(w->loop, notify_deliver, w) < 0)
-			atomic_fetch_sub(&w->refs, 1);
+		notify_post(w);
 	}
 	pthread_mutex_unlock(&notify_lock);
 	free(key);

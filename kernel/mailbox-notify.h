@@ -21,6 +21,10 @@ struct mailbox_watch *notify_watch(const char *user, const char *mailbox,
    there (its client is busy).  Leaves NULL. */
 void notify_unwatch(struct mailbox_watch **watch);
 
+/* Tells every watcher of every mailbox: what changed is not known (a
+   shared store's change feed was interrupted), so every session syncs. */
+void notify_changed_all(void);
+
 /* Tells every watcher of (user, mailbox) but `except` (may be NULL). */
 void notify_changed(const char *user, const char *mailbox,
 		    const struct mailbox_watch *except);

@@ -158,7 +158,9 @@ struct vimap_host {
 	/* A storage plugin whose store is shared with other vimapd processes
 	   (sfs) calls this when another process changed `mailbox` of `user`:
 	   this process's sessions with it selected then sync (IDLE sees the
-	   change).  Any thread. */
+	   change).  `user` NULL means "anything may have changed" (say, after
+	   the change feed was interrupted): every session syncs.  Any
+	   thread. */
 	void (*mailbox_changed)(struct vimap_plugin_ctx *ctx, const char *user,
 				const char *mailbox);
 };

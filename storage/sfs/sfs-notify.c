@@ -116,7 +116,10 @@ static void *sfs_listener_run(void *arg)
 					"second)", err.text);
 			down_logged = 1;
 		} else if (down_logged) {
-			sfs_log(l->st, VIMAP_LOG_INFO, "listener: connected again");
+			sfs_log(l->st, VIMAP_LOG_INFO, "listener: connected again: every "
+				"session syncs (changes made meanwhile were not heard)");
+			/* NOTIFYs sent while we were away are lost for good. */
+			l->st->host->mailbox_changed(l->st->ctx, NULL, NULL);
 			down_logged = 0;
 		}
 		if (l->pg != NULL)
