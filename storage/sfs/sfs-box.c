@@ -9,7 +9,14 @@
  * larger one is streamed chunk by chunk into an unlinked temporary file
  * (O_TMPFILE in $TMPDIR, else /tmp) which is then mmap()ed, so a 50 MB
  * message never sits whole in the process's heap, and its pages are the
- * kernel's to drop under memory pressure. */
+ * kernel's to drop under memory pressure.
+ *
+ * Read-ahead: a fetch's callback that opens the message it is handed (SEARCH
+ * BODY, FETCH BODY[]) would cost a round trip per message; instead the
+ * one-chunk bodies of that record and the next ones of the batch come in
+ * one statement (SFS_AHEAD_MAX, SFS_AHEAD_BYTES at most; fewer while the
+ * callback skips messages), are handed out once each, and what is left is
+ * freed when the fetch returns. */
 #include "autoconfig.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +35,35 @@ struct sfs_bytes {
 	void *map;                   /* mmap()ed */
 	size_t map_len;
 };
+
+/* Bodies read ahead for a fetch's callback (sfs_box_open_message). */
+struct sfs_ahead {
+	unsigned count;              /* items */
+	unsigned used;               /* of them taken by open_message */
+	struct {
+		uint32_t uid;
+		struct sfs_bytes *bytes; /* NULL once taken */
+		size_t size;
+	} items[SFS_AHEAD_MAX];
+};
+
+/* Frees what is left of the read-ahead. */
+static void sfs_box_ahead_free(struct sfs_box *b)
+{
+	struct sfs_ahead *a = b->ahead;
+	unsigned i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < a->count; i++) {
+		if (a->items[i].bytes != NULL) {
+			free(a->items[i].bytes->mem);
+			free(a->items[i].bytes);
+		}
+	}
+	free(a);
+	b->ahead = NULL;
+}
 
 int sfs_box_open(void *user, const char *name, void **box_r,
 		 struct vimap_mailbox_info *info_r, struct vimap_storage_error *err)
@@ -54,6 +90,7 @@ void sfs_box_close(void *box)
 
 	if (b == NULL)
 		return;
+	sfs_box_ahead_free(b);
 	free(b->name);
 	free(b);
 }
@@ -151,30 +188,42 @@ static void sfs_box_record(const PGresult *res, int row, int with_cache,
 }
 
 /* Runs record query `id` (parameter $2 the UID to go on from) in batches
-   of SFS_BATCH rows, handing each record to cb; *delivered_r counts them. */
+   of SFS_BATCH rows, handing each record to cb; *delivered_r counts them.
+   With `ahead` (a fetch), the batch and row in the callback are shown on
+   that box for open_message's read-ahead. */
 static int sfs_box_records(struct sfs_conn *c, enum sfs_stmt id, struct sfs_params *p,
 			   int with_cache, vimap_message_cb *cb, void *ctx, const char *call,
-			   unsigned *delivered_r, struct vimap_storage_error *err)
+			   struct sfs_box *ahead, unsigned *delivered_r,
+			   struct vimap_storage_error *err)
 {
+	const PGresult *prev = ahead != NULL ? ahead->batch : NULL;
+	int prev_row = ahead != NULL ? ahead->batch_row : 0;
 	struct vimap_message m;
 
 	for (;;) {
 		PGresult *res = sfs_exec(c, id, p, with_cache, err);
-		int i, n;
+		int i, n, stop = 0;
 
 		if (res == NULL)
 			return -1;
 		n = PQntuples(res);
-		for (i = 0; i < n; i++) {
+		for (i = 0; i < n && !stop; i++) {
 			sfs_box_record(res, i, with_cache, &m);
 			(*delivered_r)++;
-			if (cb != NULL && cb(ctx, &m) < 0) {
-				PQclear(res);
-				return sfs_fail(err, VIMAP_STORAGE_ERR_INTERNAL,
-						"%s failed: stopped by the callback", call);
+			if (ahead != NULL) {
+				ahead->batch = res;
+				ahead->batch_row = i;
 			}
+			stop = cb != NULL && cb(ctx, &m) < 0;
+		}
+		if (ahead != NULL) {
+			ahead->batch = prev;
+			ahead->batch_row = prev_row;
 		}
 		PQclear(res);
+		if (stop)
+			return sfs_fail(err, VIMAP_STORAGE_ERR_INTERNAL,
+					"%s failed: stopped by the callback", call);
 		if (n < SFS_BATCH || m.uid == SFS_UID_MAX)
 			return 0;
 		sfs_p_set_int(p, 1, (int64_t)m.uid + 1);
@@ -240,7 +289,7 @@ static int sfs_box_sync_in(struct sfs_conn *c, struct sfs_box *box, uint64_t sin
 		if (since >= 2)
 			sfs_p_int(&p, (int64_t)since);
 		if (sfs_box_records(c, id, &p, with_cache, changed, ctx, "mailbox_sync",
-				    &delivered, err) < 0)
+				    NULL, &delivered, err) < 0)
 			return -1;
 	}
 	if (since > 0 && since < mb->highestmodseq && expunged != NULL &&
@@ -330,7 +379,7 @@ static int sfs_box_fetch_sel(void *ctx, uint32_t first, uint32_t last, const cha
 		id = f->with_cache ? SFS_MSG_RANGE_CACHE : SFS_MSG_RANGE;
 	}
 	return sfs_box_records(f->c, id, &p, f->with_cache, f->cb, f->ctx, "fetch",
-			       &f->delivered, f->err);
+			       f->box, &f->delivered, f->err);
 }
 
 /* Without a transaction: each batch is consistent in itself, and the
@@ -355,6 +404,8 @@ int sfs_box_fetch(void *box, const uint32_t *uids, unsigned count, unsigned want
 		sfs_pool_put(b->user->st, &f.c);
 		sfs_pool_flush(b->user->st);
 	}
+	/* What was read ahead is for this fetch only. */
+	sfs_box_ahead_free(b);
 	return ret;
 }
 
@@ -489,12 +540,137 @@ static int sfs_box_open_message_on(struct sfs_conn *c, struct sfs_box *b, uint32
 	return sfs_box_read_body(c, first, out, err);
 }
 
+/* Hands out uid's body from the read-ahead: 1 done, 0 not there. */
+static int sfs_box_ahead_take(struct sfs_box *b, uint32_t uid, struct vimap_message_data *out)
+{
+	struct sfs_ahead *a = b->ahead;
+	unsigned i;
+
+	for (i = 0; a != NULL && i < a->count; i++) {
+		if (a->items[i].uid != uid || a->items[i].bytes == NULL)
+			continue;
+		out->data = a->items[i].bytes->mem;
+		out->size = a->items[i].size;
+		out->priv = a->items[i].bytes;
+		a->items[i].bytes = NULL;
+		a->used++;
+		return 1;
+	}
+	return 0;
+}
+
+/* The next read-ahead's size: doubled while the callback opens what was
+   read ahead, halved when it skips some (a search whose other keys rule
+   most messages out need not read their bodies). */
+static void sfs_box_ahead_adapt(struct sfs_box *b)
+{
+	struct sfs_ahead *a = b->ahead;
+
+	if (b->ahead_window == 0)
+		b->ahead_window = 8;
+	if (a == NULL || a->count == 0)
+		return;
+	if (a->used * 4 >= a->count * 3)
+		b->ahead_window = b->ahead_window * 2 > SFS_AHEAD_MAX ? SFS_AHEAD_MAX
+			: b->ahead_window * 2;
+	else if (b->ahead_window > 1)
+		b->ahead_window /= 2;
+}
+
+/* The array literal of the UIDs to read ahead from the batch's current
+   row on: one-chunk bodies, up to the window and SFS_AHEAD_BYTES.  NULL
+   when the current one is not such a body.  Caller frees. */
+static char *sfs_box_ahead_uids(struct sfs_box *b)
+{
+	const PGresult *res = b->batch;
+	int row, n = PQntuples(res);
+	struct strbuf arr = STRBUF_INIT;
+	uint64_t bytes = 0;
+	unsigned k = 0;
+
+	if ((uint64_t)sfs_get_int(res, b->batch_row, 6) > SFS_CHUNK)
+		return NULL;
+	strbuf_appendc(&arr, '{');
+	for (row = b->batch_row; row < n && k < b->ahead_window; row++) {
+		uint64_t size = (uint64_t)sfs_get_int(res, row, 6);
+
+		if (size > SFS_CHUNK)
+			continue;
+		if (k > 0 && bytes + size > SFS_AHEAD_BYTES)
+			break;
+		strbuf_appendf(&arr, "%s%lld", k > 0 ? "," : "",
+			       (long long)sfs_get_int(res, row, 0));
+		bytes += size;
+		k++;
+	}
+	strbuf_appendc(&arr, '}');
+	return strbuf_steal(&arr);
+}
+
+/* Reads ahead, in one statement, the bodies of the records the fetch
+   hands out next (from the current one on), replacing what was read
+   ahead before. */
+static int sfs_box_ahead_read(struct sfs_box *b, struct vimap_storage_error *err)
+{
+	struct sfs_params p;
+	struct sfs_conn *c;
+	struct sfs_ahead *a;
+	PGresult *res;
+	char *uids;
+	int i, n;
+
+	sfs_box_ahead_adapt(b);
+	sfs_box_ahead_free(b);
+	if ((uids = sfs_box_ahead_uids(b)) == NULL)
+		return 0;
+	sfs_p_init(&p);
+	sfs_p_int(&p, b->id);
+	sfs_p_text(&p, uids);
+	i = sfs_query(b->user->st, &c, SFS_MSG_BODIES, &p, 1, &res, err);
+	free(uids);
+	if (i < 0)
+		return -1;
+	a = xcalloc(1, sizeof(*a));
+	n = PQntuples(res);
+	for (i = 0; i < n && a->count < SFS_AHEAD_MAX; i++) {
+		size_t size = (size_t)sfs_get_int(res, i, 1);
+		struct sfs_bytes *bytes;
+
+		if ((size_t)PQgetlength(res, i, 2) != size)
+			continue;       /* open_message's own read says what is wrong */
+		bytes = xcalloc(1, sizeof(*bytes));
+		bytes->mem = xmalloc(size + 1);
+		memcpy(bytes->mem, PQgetvalue(res, i, 2), size);
+		a->items[a->count].uid = (uint32_t)sfs_get_int(res, i, 0);
+		a->items[a->count].bytes = bytes;
+		a->items[a->count].size = size;
+		a->count++;
+	}
+	PQclear(res);
+	sfs_pool_put(b->user->st, &c);
+	b->ahead = a;
+	return 0;
+}
+
+/* From a fetch's callback, for the record it is handed, the bodies of that
+   record and of the next ones come in one statement (at most
+   SFS_AHEAD_MAX, SFS_AHEAD_BYTES); each is handed out once.  A message
+   expunged meanwhile is still read: as if the expunge came just after. */
 int sfs_box_open_message(void *box, uint32_t uid, struct vimap_message_data *out,
 			 struct vimap_storage_error *err)
 {
 	struct sfs_box *b = box;
 	struct sfs_conn *c;
 	int tries, ret = -1;
+
+	if (sfs_box_ahead_take(b, uid, out))
+		return 0;
+	if (b->batch != NULL && (uint32_t)sfs_get_int(b->batch, b->batch_row, 0) == uid) {
+		if (sfs_box_ahead_read(b, err) < 0)
+			return -1;
+		if (sfs_box_ahead_take(b, uid, out))
+			return 0;
+	}
 
 	for (tries = 0; tries < 2; tries++) {
 		if (sfs_pool_get(b->user->st, &c, err) < 0)

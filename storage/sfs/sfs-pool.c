@@ -34,6 +34,9 @@
 	"WHEN m.first_recent_uid <= 1 THEN m.messages ELSE (SELECT count(*) FROM " \
 	"vimap_messages x WHERE x.mailbox_id = m.id AND x.uid >= m.first_recent_uid) END"
 #define SFS_BATCH_SQL "5000"
+#define SFS_CHUNK_SQL "262144"   /* SFS_CHUNK */
+_Static_assert(SFS_CHUNK == 262144u, "SFS_CHUNK_SQL must be SFS_CHUNK");
+_Static_assert(VIMAP_FLAG_SEEN == 1u, "SFS_MSG_STORE tests (flags & 1)");
 #define MSG_COLS "m.uid, m.flags, m.modseq, m.keywords, m.internal_date, m.tz_offset, m.size"
 
 static const struct {
@@ -148,24 +151,40 @@ static const struct {
 		"SELECT " MSG_COLS ", m.cache FROM vimap_messages m WHERE m.mailbox_id = $1 AND m.uid >= $2 "
 		"AND m.uid = ANY ($3::bigint[]) ORDER BY m.uid LIMIT " SFS_BATCH_SQL },
 	/* A message's bytes in one statement (its own snapshot), chunk by
-	   chunk; the first row says the size. */
+	   chunk; the first row says the size.  The chunks are looked up by
+	   the body id of the message row (LATERAL ... OFFSET 0: never a join
+	   over the whole chunk table, whatever the statistics say). */
 	[SFS_MSG_BODY] = { "select message body",
-		"SELECT m.size, c.data FROM vimap_messages m JOIN vimap_chunks c "
-		"ON c.body_id = m.body_id WHERE m.mailbox_id = $1 AND m.uid = $2 "
-		"ORDER BY c.seq" },
-	/* flags = (flags & $2) | $3; keywords by vimap_kw() unless $7 < 0.  The
-	   sub-select reads the flags before the update, for the unseen count.
+		"SELECT m.size, c.data FROM vimap_messages m CROSS JOIN LATERAL "
+		"(SELECT seq, data FROM vimap_chunks WHERE body_id = m.body_id OFFSET 0) c "
+		"WHERE m.mailbox_id = $1 AND m.uid = $2 ORDER BY c.seq" },
+	/* Read-ahead: the one-chunk bodies of the messages $2 (a bigint[]) of
+	   mailbox $1 (uid, size, data; larger ones are left out). */
+	[SFS_MSG_BODIES] = { "select message bodies",
+		"SELECT m.uid, m.size, c.data FROM vimap_messages m CROSS JOIN LATERAL "
+		"(SELECT data FROM vimap_chunks WHERE body_id = m.body_id ORDER BY seq LIMIT 1) c "
+		"WHERE m.mailbox_id = $1 AND m.uid = ANY ($2::bigint[]) "
+		"AND m.size <= " SFS_CHUNK_SQL " ORDER BY m.uid" },
+	/* flags = (flags & $2) | $3; keywords by vimap_kw() unless $7 < 0.
 	   UIDs: the range [$5, $6], and only those of the array $9 unless NULL
-	   (scattered UIDs: one statement instead of one per run). */
+	   (scattered UIDs: one statement instead of one per run).  For the
+	   unseen count, when $10 <> 0 (the call sets \Seen to $11 on every
+	   message it changes), the last column counts the messages whose
+	   \Seen was not $11: read in the statement's snapshot, before the
+	   update; a single walk of the key each, no join, whatever the
+	   statistics say (an uncorrelated sub-select: counted once). */
 	[SFS_MSG_STORE] = { "store flags",
-		"UPDATE vimap_messages m SET flags = (m.flags & $2) | $3, modseq = $4, "
+		"WITH u AS (UPDATE vimap_messages m SET flags = (m.flags & $2) | $3, modseq = $4, "
 		"keywords = CASE WHEN $7 < 0 THEN m.keywords ELSE vimap_kw(m.keywords, $7, $8) END "
-		"FROM (SELECT uid, flags FROM vimap_messages WHERE mailbox_id = $1 "
-		"AND uid BETWEEN $5 AND $6 AND ($9::bigint[] IS NULL OR uid = ANY ($9::bigint[]))) o "
-		"WHERE m.mailbox_id = $1 AND m.uid = o.uid "
+		"WHERE m.mailbox_id = $1 AND m.uid BETWEEN $5 AND $6 "
+		"AND ($9::bigint[] IS NULL OR m.uid = ANY ($9::bigint[])) "
 		"AND (m.flags <> ((m.flags & $2) | $3) OR ($7 >= 0 AND "
 		"m.keywords <> vimap_kw(m.keywords, $7, $8))) "
-		"RETURNING " MSG_COLS ", o.flags" },
+		"RETURNING " MSG_COLS ") "
+		"SELECT u.*, (SELECT count(*) FROM vimap_messages WHERE $10::int <> 0 "
+		"AND mailbox_id = $1 AND uid BETWEEN $5 AND $6 "
+		"AND ($9::bigint[] IS NULL OR uid = ANY ($9::bigint[])) "
+		"AND (flags & 1) <> $11::int) FROM u" },
 	[SFS_MSG_EXPUNGE_RANGE] = { "delete messages",
 		"DELETE FROM vimap_messages WHERE mailbox_id = $1 AND uid BETWEEN $2 AND $3 "
 		"AND ($4::bigint[] IS NULL OR uid = ANY ($4::bigint[])) "
@@ -501,10 +520,15 @@ PGconn *sfs_pool_connect(struct sfs_state *st, struct vimap_storage_error *err)
 		return NULL;
 	}
 	/* Quiet NOTICEs (they would go to stderr); a statement that hangs
-	   on a lock gives up instead of holding a worker for ever. */
+	   on a lock gives up instead of holding a worker for ever.  Our
+	   statements walk primary keys: with the default random_page_cost
+	   (4, for spinning disks) and a table not analyzed yet (a mailbox
+	   just filled), the planner reads a whole mailbox and sorts it for
+	   each batch of SFS_BATCH records instead of walking the key. */
 	PQsetNoticeProcessor(pg, sfs_pool_notice, NULL);
 	if (sfs_exec_sql(pg, "SET client_min_messages = warning; SET lock_timeout = '30s'; "
-			 "SET idle_in_transaction_session_timeout = '10min'", "set-up", err) < 0) {
+			 "SET idle_in_transaction_session_timeout = '10min'; "
+			 "SET random_page_cost = 1.1", "set-up", err) < 0) {
 		PQfinish(pg);
 		return NULL;
 	}

@@ -70,6 +70,8 @@
 #define SFS_DELIVERY_KEEP (8 * 86400) /* seconds append_once ids are kept */
 #define SFS_MAX_PARAMS 12
 #define SFS_BATCH 5000              /* records per query (SFS_BATCH_SQL) */
+#define SFS_AHEAD_MAX 64            /* bodies read ahead at most at once */
+#define SFS_AHEAD_BYTES (4u * 1024u * 1024u) /* and their octets at most */
 
 /* The prepared statements (sfs-pool.c has the SQL). */
 enum sfs_stmt {
@@ -84,7 +86,7 @@ enum sfs_stmt {
 	SFS_MSG_SCAN, SFS_MSG_SCAN_CACHE, SFS_MSG_SINCE, SFS_MSG_SINCE_CACHE,
 	SFS_MSG_RANGE, SFS_MSG_RANGE_CACHE,
 	SFS_MSG_LIST, SFS_MSG_LIST_CACHE,
-	SFS_MSG_BODY, SFS_MSG_STORE,
+	SFS_MSG_BODY, SFS_MSG_BODIES, SFS_MSG_STORE,
 	SFS_MSG_EXPUNGE_RANGE, SFS_MSG_SOURCE_RANGE, SFS_MSG_COPY, SFS_MSG_MOVE,
 	SFS_MSG_DELETE_ALL, SFS_EXP_INSERT, SFS_EXP_SINCE, SFS_EXP_DELETE_ALL,
 	SFS_SUB_ADD, SFS_SUB_DEL, SFS_SUB_LIST, SFS_NOTIFY,
@@ -137,6 +139,11 @@ struct sfs_box {
 	int64_t id;                  /* vimap_mailboxes.id */
 	uint32_t uidvalidity;        /* as opened: another value means re-created */
 	char *name;                  /* as opened, for error texts */
+	/* Body read-ahead while a fetch hands out its records (sfs-box.c): */
+	const PGresult *batch;       /* the fetch's current batch, or NULL */
+	int batch_row;               /* its row now in the callback */
+	struct sfs_ahead *ahead;     /* bodies read ahead, or NULL */
+	unsigned ahead_window;       /* messages to read ahead next time */
 };
 
 /* One row of vimap_mailboxes. */

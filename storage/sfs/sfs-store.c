@@ -23,6 +23,7 @@ struct sfs_store_ctx {
 	struct sfs_conn *c;
 	int64_t mailbox_id;
 	int64_t keep, set;       /* flags = (flags & keep) | set */
+	int seen_set;            /* \Seen becomes (set & SEEN) everywhere */
 	int kw_mode;             /* -1: keywords untouched */
 	const char *keywords;
 	uint64_t modseq;
@@ -32,12 +33,11 @@ struct sfs_store_ctx {
 	struct vimap_storage_error *err;
 };
 
-/* Keeps a RETURNING row (MSG_COLS, old flags). */
+/* Keeps a RETURNING row (MSG_COLS, then the \Seen count). */
 static void sfs_store_keep(struct sfs_store_ctx *s, const PGresult *res, int row)
 {
 	struct sfs_change *ch;
 	const char *kw = sfs_get_text(res, row, 3);
-	uint32_t old_flags = (uint32_t)sfs_get_int(res, row, 7);
 
 	if (s->count == s->alloc) {
 		s->alloc = s->alloc == 0 ? 64 : s->alloc * 2;
@@ -52,8 +52,6 @@ static void sfs_store_keep(struct sfs_store_ctx *s, const PGresult *res, int row
 	ch->msg.internal_date = sfs_get_int(res, row, 4);
 	ch->msg.tz_offset = (int32_t)sfs_get_int(res, row, 5);
 	ch->msg.size = (uint64_t)sfs_get_int(res, row, 6);
-	s->unseen_delta += (int64_t)((old_flags & VIMAP_FLAG_SEEN) != 0) -
-		(int64_t)((ch->msg.flags & VIMAP_FLAG_SEEN) != 0);
 }
 
 static int sfs_store_sel(void *ctx, uint32_t first, uint32_t last, const char *array)
@@ -73,11 +71,17 @@ static int sfs_store_sel(void *ctx, uint32_t first, uint32_t last, const char *a
 	sfs_p_int(&p, s->kw_mode);
 	sfs_p_text(&p, s->keywords);
 	sfs_p_text(&p, array);
+	sfs_p_int(&p, s->seen_set);
+	sfs_p_int(&p, s->set & VIMAP_FLAG_SEEN);
 	if ((res = sfs_exec(s->c, SFS_MSG_STORE, &p, 0, s->err)) == NULL)
 		return -1;
 	n = PQntuples(res);
 	for (i = 0; i < n; i++)
 		sfs_store_keep(s, res, i);
+	/* The messages whose \Seen went to (set & SEEN). */
+	if (n > 0 && s->seen_set)
+		s->unseen_delta += (s->set & VIMAP_FLAG_SEEN) ? -sfs_get_int(res, 0, 7)
+			: sfs_get_int(res, 0, 7);
 	PQclear(res);
 	return 0;
 }
@@ -144,6 +148,7 @@ int sfs_store(void *box, const uint32_t *uids, unsigned count, enum vimap_store_
 	s.keep = mode == VIMAP_STORE_REPLACE ? 0 : mode == VIMAP_STORE_ADD
 		? (int64_t)VIMAP_FLAG_ALL : (int64_t)(VIMAP_FLAG_ALL & ~flags);
 	s.set = mode == VIMAP_STORE_REMOVE ? 0 : flags;
+	s.seen_set = (s.keep & VIMAP_FLAG_SEEN) == 0 || (s.set & VIMAP_FLAG_SEEN) != 0;
 	s.kw_mode = mode == VIMAP_STORE_REPLACE || *s.keywords != '\0' ? (int)mode : -1;
 	if (count == 0)
 		return 0;
