@@ -103,45 +103,8 @@ int sfs_mailbox_create(void *user, const char *name, uint32_t special_use,
 	return sfs_end(u->st, &c, ret, err);
 }
 
-/* Names with their info, read before any callback runs (and the connection
-   checked in before), so a callback may call the plugin. */
-struct sfs_names {
-	char **names;
-	struct vimap_mailbox_info *infos;
-	int *present;
-	unsigned count, alloc;
-};
-
-static void sfs_names_add(struct sfs_names *nl, const char *name,
-			  const struct vimap_mailbox_info *info)
-{
-	if (nl->count == nl->alloc) {
-		nl->alloc = nl->alloc == 0 ? 16 : nl->alloc * 2;
-		nl->names = xrealloc(nl->names, nl->alloc * sizeof(*nl->names));
-		nl->infos = xrealloc(nl->infos, nl->alloc * sizeof(*nl->infos));
-		nl->present = xrealloc(nl->present, nl->alloc * sizeof(*nl->present));
-	}
-	nl->names[nl->count] = xstrdup(name);
-	nl->present[nl->count] = info != NULL;
-	if (info != NULL)
-		nl->infos[nl->count] = *info;
-	nl->count++;
-}
-
-static void sfs_names_free(struct sfs_names *nl)
-{
-	unsigned i;
-
-	for (i = 0; i < nl->count; i++)
-		free(nl->names[i]);
-	free(nl->names);
-	free(nl->infos);
-	free(nl->present);
-}
-
-/* Reads statement `id` (name, special_use, noselect[, mailbox id]) into nl. */
 static int sfs_names_read(struct sfs_conn *c, enum sfs_stmt id, int64_t user_id,
-			  struct sfs_names *nl, struct vimap_storage_error *err)
+			  struct storage_names *nl, struct vimap_storage_error *err)
 {
 	struct vimap_mailbox_info info;
 	struct sfs_params p;
@@ -159,7 +122,7 @@ static int sfs_names_read(struct sfs_conn *c, enum sfs_stmt id, int64_t user_id,
 		memset(&info, 0, sizeof(info));
 		info.special_use = (uint32_t)sfs_get_int(res, i, 1);
 		info.attributes = sfs_get_int(res, i, 2) ? VIMAP_MAILBOX_NOSELECT : 0;
-		sfs_names_add(nl, sfs_get_text(res, i, 0), present ? &info : NULL);
+		storage_names_add(nl, sfs_get_text(res, i, 0), present ? &info : NULL);
 	}
 	PQclear(res);
 	return 0;
@@ -168,17 +131,16 @@ static int sfs_names_read(struct sfs_conn *c, enum sfs_stmt id, int64_t user_id,
 static int sfs_mailbox_names(struct sfs_user *u, enum sfs_stmt id, vimap_name_cb *cb,
 			     void *ctx, struct vimap_storage_error *err)
 {
-	struct sfs_names nl = { NULL, NULL, NULL, 0, 0 };
+	struct storage_names nl = STORAGE_NAMES_INIT;
 	struct sfs_conn *c;
-	unsigned i;
 	int ret;
 
 	if (sfs_begin(u->st, 1, &c, err) < 0)
 		return -1;
 	ret = sfs_end(u->st, &c, sfs_names_read(c, id, u->id, &nl, err), err);
-	for (i = 0; ret == 0 && i < nl.count; i++)
-		cb(ctx, nl.names[i], nl.present[i] ? &nl.infos[i] : NULL);
-	sfs_names_free(&nl);
+	if (ret == 0)
+		storage_names_emit(&nl, cb, ctx);
+	storage_names_free(&nl);
 	return ret;
 }
 

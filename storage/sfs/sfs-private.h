@@ -57,6 +57,7 @@
 #include <sys/types.h>
 #include <libpq-fe.h>
 #include <vimap/storage.h>
+#include "storage-support.h"
 
 #define SFS_FORMAT_VERSION 1        /* vimap_meta.format_version of this build */
 #define SFS_BLOCK_SIZE 4096ull      /* a quota block */
@@ -169,9 +170,9 @@ struct sfs_params {
 
 /* ---- sfs.c ---- */
 
-/* Fills err (when not NULL) with `code` and the formatted text; returns -1. */
-int sfs_fail(struct vimap_storage_error *err, enum vimap_storage_code code,
-	     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Fills err (when not NULL) with `code` and the formatted text; returns -1
+   (the support library's, shared with every storage plugin). */
+#define sfs_fail storage_fail
 /* Logs through the host. */
 void sfs_log(struct sfs_state *st, enum vimap_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -35,34 +35,6 @@ static const char *const sfs_keys[] = {
 	"pool_size", "max_connections", "notify", "tablespaces", NULL
 };
 
-/* The mailboxes every new user gets. */
-static const struct {
-	const char *name;
-	uint32_t special_use;
-} sfs_default_mailboxes[] = {
-	{ "INBOX", 0 },
-	{ "Drafts", VIMAP_SPECIAL_DRAFTS },
-	{ "Sent", VIMAP_SPECIAL_SENT },
-	{ "Trash", VIMAP_SPECIAL_TRASH },
-	{ "Junk", VIMAP_SPECIAL_JUNK },
-};
-
-int sfs_fail(struct vimap_storage_error *err, enum vimap_storage_code code,
-	     const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	if (err == NULL)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	err->code = code;
-	err->text = error_fmt("%s", buf);
-	return -1;
-}
-
 void sfs_log(struct sfs_state *st, enum vimap_log_level level, const char *fmt, ...)
 {
 	char buf[1024];
@@ -240,9 +212,9 @@ static int sfs_enroll_in(struct sfs_conn *c, const char *user, uint64_t blocks,
 	if (id == 0)
 		return sfs_fail(err, VIMAP_STORAGE_ERR_EXISTS, "enroll(%s) failed: already "
 				"enrolled", user);
-	for (i = 0; i < sizeof(sfs_default_mailboxes) / sizeof(sfs_default_mailboxes[0]); i++) {
-		if (sfs_mailbox_create_in(c, id, sfs_default_mailboxes[i].name,
-					  sfs_default_mailboxes[i].special_use, NULL, err) < 0)
+	for (i = 0; i < storage_default_mailbox_count; i++) {
+		if (sfs_mailbox_create_in(c, id, storage_default_mailboxes[i].name,
+					  storage_default_mailboxes[i].special_use, NULL, err) < 0)
 			return -1;
 	}
 	return 0;
