@@ -2012,6 +2012,83 @@ START_TEST(test_append_once)
 }
 END_TEST
 
+/* open_message called from inside a fetch callback, as SEARCH BODY and
+   FETCH BODY[] do: a plugin that reads bodies ahead (sfs) must hand each
+   caller its own message's bytes, also when the callback skips some and
+   when a message is too large to be read ahead. */
+struct kit_ahead {
+	void *box;
+	char **bodies;           /* expected bytes by index */
+	size_t *sizes;
+	const uint32_t *uids;
+	unsigned count, opened;
+	char error[256];
+};
+
+static int kit_ahead_cb(void *arg, const struct vimap_message *m)
+{
+	struct kit_ahead *n = arg;
+	struct vimap_storage_error err = { 0, NULL };
+	struct vimap_message_data md;
+	unsigned i;
+
+	for (i = 0; i < n->count && n->uids[i] != m->uid; i++)
+		;
+	if (i == n->count || i % 3 == 1)  /* every third one skipped */
+		return 0;
+	if (kit_ops->open_message(n->box, m->uid, &md, &err) < 0) {
+		snprintf(n->error, sizeof(n->error), "open_message(%u): %s", m->uid, err.text);
+		return 0;
+	}
+	if (md.size != n->sizes[i] || memcmp(md.data, n->bodies[i], md.size) != 0)
+		snprintf(n->error, sizeof(n->error), "UID %u: other bytes than appended", m->uid);
+	kit_ops->close_message(n->box, &md);
+	n->opened++;
+	return 0;
+}
+
+START_TEST(test_open_inside_fetch)
+{
+	const char *user = "kit-ahead";
+	struct vimap_storage_error err = { 0, NULL };
+	struct kit_ahead n;
+	uint32_t uids[40];
+	char *bodies[40];
+	size_t sizes[40];
+	unsigned i, want = 0;
+	void *u;
+
+	memset(&n, 0, sizeof(n));
+	kit_enroll(user, 100000);
+	u = kit_open(user);
+	for (i = 0; i < 40; i++) {
+		/* Mostly small; two above 256 KB and one above 1 MB. */
+		size_t size = i == 7 ? 300000 : i == 20 ? 1200000 : i == 33 ? 262145 : 500 + i * 97;
+
+		bodies[i] = kit_message(i, size, &sizes[i]);
+		uids[i] = kit_append(u, "INBOX", bodies[i], sizes[i], 0, "", NULL);
+		want += i % 3 != 1;
+	}
+	n.box = kit_box(u, "INBOX", NULL);
+	n.bodies = bodies;
+	n.sizes = sizes;
+	n.uids = uids;
+	n.count = 40;
+	KIT_OK(kit_ops->fetch(n.box, uids, 40, VIMAP_WANT_CACHE, kit_ahead_cb, &n, &err), err);
+	ck_assert_msg(n.error[0] == '\0', "%s", n.error);
+	ck_assert_uint_eq(n.opened, want);
+	/* Again without the cache blob, and for a scattered subset. */
+	n.opened = 0;
+	KIT_OK(kit_ops->fetch(n.box, uids + 5, 20, 0, kit_ahead_cb, &n, &err), err);
+	ck_assert_msg(n.error[0] == '\0', "%s", n.error);
+	ck_assert_uint_gt(n.opened, 0);
+	kit_ops->mailbox_close(n.box);
+	for (i = 0; i < 40; i++)
+		free(bodies[i]);
+	kit_done(user, u);
+}
+END_TEST
+
 static void kit_progress_cb(void *ctx, uint64_t done, uint64_t total)
 {
 	unsigned *calls = ctx;
@@ -2184,6 +2261,7 @@ static Suite *kit_suite(void)
 	tcase_add_test(api, test_links);
 	tcase_add_test(api, test_format_upgrade);
 	tcase_add_test(api, test_append_once);
+	tcase_add_test(api, test_open_inside_fetch);
 	suite_add_tcase(s, api);
 	tcase_add_checked_fixture(stress, kit_setup, kit_teardown);
 	tcase_set_timeout(stress, 300);
