@@ -9,6 +9,7 @@
 #include "acl.h"
 #include "admin-reply.h"
 #include "mailbox-name.h"
+#include "mailbox-notify.h"
 #include "session.h"
 #include "strbuf.h"
 
@@ -89,6 +90,7 @@ static json_t *share_change(const char *const *args, unsigned argc, int grant)
 								 text), &err) < 0) {
 		res = admin_fail("%s %s %s failed: %s", verb, owner, args[1], err.text);
 	} else {
+		notify_changed(owner, folder, NULL);  /* rights are read again */
 		res = admin_ok(json_pack("{s:s, s:s, s:s, s:s}", "owner", owner, "folder", folder,
 					 "identifier", id, "rights", text),
 			       "%s now has rights '%s' on %s's %s", id, text, owner, folder);

@@ -8,6 +8,7 @@
 #include "acl.h"
 #include "imap-commands.h"
 #include "mail/imap-quote.h"
+#include "mailbox-notify.h"
 #include "mailbox-name.h"
 #include "session.h"
 #include "strbuf.h"
@@ -132,10 +133,14 @@ void imap_cmd_setacl(struct session *s, struct imap_cmd *cmd)
 	if (acl_cmd_identifier(cmd, 1, &ref, id) == 0 &&
 	    (delete || acl_cmd_new_rights(s, cmd, &ref, id, &rights) == 0)) {
 		if (session_storage(NULL)->acl_set(ref.user, ref.name, id,
-						   acl_rights_str(rights, buf), &err) < 0)
+						   acl_rights_str(rights, buf), &err) < 0) {
 			session_storage_error(s, cmd, cmd->name, &err);
-		else
+		} else {
+			/* Sessions on the folder (IDLE too) read their rights
+			   again: a revoked one ends at once. */
+			notify_changed(ref.owner, ref.name, NULL);
 			session_tagged(cmd, "OK", NULL, "%s completed.", cmd->name);
+		}
 	}
 	mailbox_ref_release(&ref);
 }

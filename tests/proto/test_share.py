@@ -276,6 +276,20 @@ class ShareTest(unittest.TestCase):
         self.assertTrue(j.at_eof())
         j.close()
 
+    def test_revoking_reaches_an_idle_session(self):
+        self.share("lr")
+        j = self.srv.connect()
+        j.readline()
+        j.command("a", "LOGIN jones jonespw")
+        lines = j.command("b", "EXAMINE Shared")
+        self.assertTrue(lines[-1].startswith("b OK"), lines)
+        j.send("c IDLE\r\n")
+        self.assertTrue(j.readline().startswith("+"))
+        self.assertEqual(self.admin("REVOKE", "smith", "Projects", "jones").returncode, 0)
+        self.assertEqual(j.readline(), "* BYE Access to this shared mailbox was revoked.")
+        self.assertTrue(j.at_eof())
+        j.close()
+
     def test_no_folders_below_a_link(self):
         self.share("lr")
         j = self.srv.login("jones", "jonespw")
