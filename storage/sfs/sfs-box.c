@@ -16,7 +16,12 @@
  * one-chunk bodies of that record and the next ones of the batch come in
  * one statement (SFS_AHEAD_MAX, SFS_AHEAD_BYTES at most; fewer while the
  * callback skips messages), are handed out once each, and what is left is
- * freed when the fetch returns. */
+ * freed when the fetch returns.
+ *
+ * SELECT (a sync from modseq 0 without the cache blob) is answered from the
+ * record list sfs-cache.c kept from an earlier such sync when the mailbox
+ * row, read first in one statement, is still the version it was read with;
+ * otherwise the sync runs as above and keeps its list for the next one. */
 #include "autoconfig.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -265,12 +270,32 @@ static int sfs_box_status(struct sfs_conn *c, struct sfs_box *box, const char *c
 	return 0;
 }
 
-/* The changes and expunges, in the caller's snapshot. */
+/* A sync's record callback that also keeps each record for the cache. */
+struct sfs_box_fill_ctx {
+	struct sfs_cache_fill *fill;
+	vimap_message_cb *changed;
+	void *ctx;
+};
+
+static int sfs_box_fill_cb(void *ctx, const struct vimap_message *m)
+{
+	struct sfs_box_fill_ctx *f = ctx;
+
+	sfs_cache_fill_add(f->fill, m);
+	return f->changed(f->ctx, m);
+}
+
+/* The changes and expunges, in the caller's snapshot; the records are
+   also kept in fill (when not NULL: a sync from modseq 0) for the cache. */
 static int sfs_box_sync_in(struct sfs_conn *c, struct sfs_box *box, uint64_t since,
 			   unsigned want, vimap_message_cb *changed, vimap_uid_cb *expunged,
-			   void *ctx, struct sfs_mbox *mb, struct vimap_storage_error *err)
+			   void *ctx, struct sfs_mbox *mb, struct sfs_cache_fill *fill,
+			   struct vimap_storage_error *err)
 {
 	int with_cache = (want & VIMAP_WANT_CACHE) != 0;
+	struct sfs_box_fill_ctx fc = { fill, changed, ctx };
+	vimap_message_cb *rec_cb = fill != NULL ? sfs_box_fill_cb : changed;
+	void *rec_ctx = fill != NULL ? (void *)&fc : ctx;
 	unsigned delivered = 0;
 	enum sfs_stmt id;
 	struct sfs_params p;
@@ -288,7 +313,7 @@ static int sfs_box_sync_in(struct sfs_conn *c, struct sfs_box *box, uint64_t sin
 		sfs_p_int(&p, 1);
 		if (since >= 2)
 			sfs_p_int(&p, (int64_t)since);
-		if (sfs_box_records(c, id, &p, with_cache, changed, ctx, "mailbox_sync",
+		if (sfs_box_records(c, id, &p, with_cache, rec_cb, rec_ctx, "mailbox_sync",
 				    NULL, &delivered, err) < 0)
 			return -1;
 	}
@@ -298,11 +323,30 @@ static int sfs_box_sync_in(struct sfs_conn *c, struct sfs_box *box, uint64_t sin
 	return 0;
 }
 
+/* A sync from modseq 0 without the cache blob (SELECT), from the record
+   list cached for the mailbox row read now, in one statement: 1 served,
+   0 not cached, -1 error. */
+static int sfs_box_sync_cached(struct sfs_box *b, vimap_message_cb *changed, void *ctx,
+			       struct sfs_mbox *mb, struct vimap_storage_error *err)
+{
+	int ret;
+
+	if (sfs_box_status(NULL, b, "mailbox_sync", mb, err) < 0)
+		return -1;
+	ret = sfs_cache_serve(b->user->st->cache, mb, changed, ctx);
+	if (ret < 0)
+		return sfs_fail(err, VIMAP_STORAGE_ERR_INTERNAL,
+				"mailbox_sync failed: stopped by the callback");
+	return ret;
+}
+
 int sfs_box_sync(void *box, uint64_t since_modseq, unsigned want,
 		 vimap_message_cb *changed, vimap_uid_cb *expunged, void *ctx,
 		 struct vimap_mailbox_info *info_r, struct vimap_storage_error *err)
 {
 	struct sfs_box *b = box;
+	struct sfs_state *st = b->user->st;
+	struct sfs_cache_fill *fill = NULL;
 	struct sfs_conn *c;
 	struct sfs_mbox mb;
 	int ret, quick = since_modseq > 0 || (changed == NULL && expunged == NULL);
@@ -317,11 +361,30 @@ int sfs_box_sync(void *box, uint64_t since_modseq, unsigned want,
 			sfs_mailbox_info(&mb, info_r);
 		return 0;
 	}
-	if (sfs_begin(b->user->st, 1, &c, err) < 0)
+	/* SELECT: every record, from the cache when it has this version. */
+	if (!quick && want == 0 && changed != NULL && st->cache != NULL) {
+		if ((ret = sfs_box_sync_cached(b, changed, ctx, &mb, err)) < 0)
+			return -1;
+		if (ret > 0) {
+			if (info_r != NULL)
+				sfs_mailbox_info(&mb, info_r);
+			return 0;
+		}
+	}
+	if (!quick && changed != NULL && st->cache != NULL)
+		fill = sfs_cache_fill_new(st->cache);
+	if (sfs_begin(st, 1, &c, err) < 0) {
+		sfs_cache_fill_free(&fill);
 		return -1;
-	ret = sfs_box_sync_in(c, b, since_modseq, want, changed, expunged, ctx, &mb, err);
-	if (sfs_end(b->user->st, &c, ret, err) < 0)
+	}
+	ret = sfs_box_sync_in(c, b, since_modseq, want, changed, expunged, ctx, &mb, fill,
+			      err);
+	if (sfs_end(st, &c, ret, err) < 0) {
+		sfs_cache_fill_free(&fill);
 		return -1;
+	}
+	if (fill != NULL)
+		sfs_cache_fill_done(st->cache, &fill, &mb);
 	if (info_r != NULL)
 		sfs_mailbox_info(&mb, info_r);
 	return 0;

@@ -46,8 +46,8 @@
  * sfs-pool.c (connections, statements, transactions, errors), sfs-db.c
  * (rows several operations share: user lock, mailbox rows, quota),
  * sfs-schema.c (schema, check_format, upgrade), sfs-mailbox.c,
- * sfs-append.c, sfs-box.c (sync, fetch, bytes), sfs-store.c (STORE,
- * EXPUNGE), sfs-copy.c, sfs-notify.c (NOTIFY and the listener thread),
+ * sfs-append.c, sfs-box.c (sync, fetch, bytes), sfs-cache.c (the record
+ * lists SELECT is served from), sfs-store.c (STORE, EXPUNGE), sfs-copy.c, sfs-notify.c (NOTIFY and the listener thread),
  * sfs-share.c (ACL and links). */
 #ifndef VIMAP_SFS_PRIVATE_H
 #define VIMAP_SFS_PRIVATE_H
@@ -73,6 +73,7 @@
 #define SFS_BATCH 5000              /* records per query (SFS_BATCH_SQL) */
 #define SFS_AHEAD_MAX 64            /* bodies read ahead at most at once */
 #define SFS_AHEAD_BYTES (4u * 1024u * 1024u) /* and their octets at most */
+#define SFS_CACHE_BYTES (32u * 1024u * 1024u) /* record lists kept (sfs-cache.c) */
 
 /* The prepared statements (sfs-pool.c has the SQL). */
 enum sfs_stmt {
@@ -124,6 +125,7 @@ struct sfs_state {
 	unsigned nidle;
 	pid_t pid;                   /* the process that opened them */
 	struct sfs_listener *listener; /* NULL when notify is off */
+	struct sfs_cache *cache;     /* mailboxes' record lists (sfs-cache.c) */
 };
 
 /* A user_open handle. */
@@ -390,6 +392,32 @@ int sfs_box_runs(const uint32_t *uids, unsigned count,
 int sfs_box_select(const uint32_t *uids, unsigned count,
 		   int (*sel_cb)(void *ctx, uint32_t first, uint32_t last, const char *array),
 		   void *ctx);
+
+/* ---- sfs-cache.c ---- */
+
+/* A bounded (max_bytes, least recently used first out) cache of mailboxes'
+   record lists without the cache blob, each valid for one version of its
+   mailbox row (uidvalidity, uidnext, highestmodseq, messages).  Thread
+   safe.  sfs_cache_free() leaves NULL (NULL-safe). */
+struct sfs_cache *sfs_cache_new(size_t max_bytes);
+void sfs_cache_free(struct sfs_cache **cachep);
+/* When the list of mailbox mb->id is cached for the version in mb, hands
+   each record to cb in ascending UID order (without the lock: cb may call
+   the plugin; the records are valid during the callback only) and returns
+   1, or -1 when cb returned -1 (the rest not handed out); 0 when not
+   cached (cb not called). */
+int sfs_cache_serve(struct sfs_cache *cache, const struct sfs_mbox *mb,
+		    vimap_message_cb *cb, void *ctx);
+/* Filling: sfs_cache_fill_new(), then sfs_cache_fill_add() for each record
+   of the mailbox in ascending UID order (copied), then either
+   sfs_cache_fill_done() with the mailbox row read in the same snapshot
+   (keeps the list when it has all mb->messages records and fits), or
+   sfs_cache_fill_free(); both free *fp and leave NULL. */
+struct sfs_cache_fill *sfs_cache_fill_new(struct sfs_cache *cache);
+void sfs_cache_fill_add(struct sfs_cache_fill *f, const struct vimap_message *m);
+void sfs_cache_fill_done(struct sfs_cache *cache, struct sfs_cache_fill **fp,
+			 const struct sfs_mbox *mb);
+void sfs_cache_fill_free(struct sfs_cache_fill **fp);
 
 /* ---- sfs-store.c ---- */
 

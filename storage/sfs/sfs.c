@@ -87,6 +87,7 @@ static int sfs_read_config(struct sfs_state *st, const char **error_r)
 
 static void sfs_free_state(struct sfs_state *st)
 {
+	sfs_cache_free(&st->cache);
 	pthread_mutex_destroy(&st->lock);
 	pthread_cond_destroy(&st->cond);
 	free(st->tablespaces);
@@ -123,6 +124,7 @@ static int sfs_init(struct vimap_plugin_ctx *ctx, const struct vimap_host *host,
 	st->pid = getpid();
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->cond, NULL);
+	st->cache = sfs_cache_new(SFS_CACHE_BYTES);
 	if (getrandom(&node, sizeof(node), 0) != (ssize_t)sizeof(node))
 		node = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
 	snprintf(st->node, sizeof(st->node), "%016llx", (unsigned long long)node);

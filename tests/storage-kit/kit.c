@@ -2175,10 +2175,22 @@ static void *kit_instance_append(void *arg)
 	return NULL;
 }
 
+/* Every record of `box` (opened through `ops`) from modseq 0, into r. */
+static void kit_sync_all(const struct vimap_storage_ops *ops, void *box, struct kit_recs *r)
+{
+	struct vimap_storage_error err = { 0, NULL };
+	struct vimap_mailbox_info info;
+
+	kit_recs_free(r);
+	KIT_OK(ops->mailbox_sync(box, 0, 0, kit_rec_cb, NULL, r, &info, &err), err);
+	ck_assert(!r->unordered);
+}
+
 /* Two instances of the plugin loaded on the same filepool (as two vimapd
    processes would be) append to one mailbox at the same time: every UID
    is given once, every message is there, and each instance sees the
-   other's messages. */
+   other's messages, and a sync from 0 of one shows the other's later
+   STORE and EXPUNGE (even when it syncs from a list kept in memory). */
 START_TEST(test_two_instances)
 {
 	const char *user = "kit-instances";
@@ -2188,7 +2200,8 @@ START_TEST(test_two_instances)
 	pthread_t th[2];
 	uint32_t all[300];
 	unsigned i;
-	void *u, *u2 = NULL;
+	void *u, *u2 = NULL, *box, *box2 = NULL;
+	struct kit_recs recs = { 0 };
 	struct vimap_storage_error err = { 0, NULL };
 	struct vimap_mailbox_info info;
 
@@ -2220,6 +2233,29 @@ START_TEST(test_two_instances)
 	KIT_OK(t[1].ops->mailbox_status(u2, "INBOX", &info, &err), err);
 	ck_assert_uint_eq(info.messages, 300);
 	ck_assert_uint_eq(info.uidnext, all[299] + 1);
+	/* The second instance's syncs from 0 (SELECT; a plugin may answer
+	   them from memory) show what the first one changed in between. */
+	box = kit_box(u, "INBOX", NULL);
+	KIT_OK(t[1].ops->mailbox_open(u2, "INBOX", &box2, &info, &err), err);
+	kit_sync_all(t[1].ops, box2, &recs);
+	kit_sync_all(t[1].ops, box2, &recs);
+	ck_assert_uint_eq(recs.n, 300);
+	ck_assert_uint_eq(recs.v[7].m.flags & VIMAP_FLAG_FLAGGED, 0);
+	KIT_OK(kit_ops->store(box, &all[7], 1, VIMAP_STORE_ADD, VIMAP_FLAG_FLAGGED, "$kit",
+			      NULL, NULL, &err), err);
+	kit_sync_all(t[1].ops, box2, &recs);
+	ck_assert_uint_eq(recs.n, 300);
+	ck_assert_uint_ne(recs.v[7].m.flags & VIMAP_FLAG_FLAGGED, 0);
+	ck_assert_str_eq(recs.v[7].m.keywords, "$kit");
+	KIT_OK(kit_ops->store(box, &all[7], 1, VIMAP_STORE_ADD, VIMAP_FLAG_DELETED, "",
+			      NULL, NULL, &err), err);
+	KIT_OK(kit_ops->expunge(box, &all[7], 1, NULL, NULL, &err), err);
+	kit_sync_all(t[1].ops, box2, &recs);
+	ck_assert_uint_eq(recs.n, 299);
+	ck_assert_uint_eq(recs.v[7].m.uid, all[8]);
+	kit_recs_free(&recs);
+	t[1].ops->mailbox_close(box2);
+	kit_ops->mailbox_close(box);
 	t[1].ops->user_close(u2);
 	loader_close(&second);
 	kit_done(user, u);
