@@ -21,7 +21,11 @@
  * SELECT (a sync from modseq 0 without the cache blob) is answered from the
  * record list sfs-cache.c kept from an earlier such sync when the mailbox
  * row, read first in one statement, is still the version it was read with;
- * otherwise the sync runs as above and keeps its list for the next one. */
+ * otherwise the sync runs as above and keeps its list for the next one.
+ * A fetch (SEARCH, FETCH) is answered from such a list too, its cache
+ * blobs included when it was kept with them; a fetch with the blobs of
+ * (about) the whole mailbox that the cache cannot answer scans the whole
+ * mailbox in one snapshot and keeps the list with its blobs. */
 #include "autoconfig.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -326,14 +330,15 @@ static int sfs_box_sync_in(struct sfs_conn *c, struct sfs_box *box, uint64_t sin
 /* A sync from modseq 0 without the cache blob (SELECT), from the record
    list cached for the mailbox row read now, in one statement: 1 served,
    0 not cached, -1 error. */
-static int sfs_box_sync_cached(struct sfs_box *b, vimap_message_cb *changed, void *ctx,
-			       struct sfs_mbox *mb, struct vimap_storage_error *err)
+static int sfs_box_sync_cached(struct sfs_box *b, int with_cache, vimap_message_cb *changed,
+			       void *ctx, struct sfs_mbox *mb, struct vimap_storage_error *err)
 {
 	int ret;
 
 	if (sfs_box_status(NULL, b, "mailbox_sync", mb, err) < 0)
 		return -1;
-	ret = sfs_cache_serve(b->user->st->cache, mb, changed, ctx);
+	ret = sfs_cache_serve_uids(b->user->st->cache, mb, NULL, 0, with_cache, changed, ctx,
+				   NULL);
 	if (ret < 0)
 		return sfs_fail(err, VIMAP_STORAGE_ERR_INTERNAL,
 				"mailbox_sync failed: stopped by the callback");
@@ -362,8 +367,10 @@ int sfs_box_sync(void *box, uint64_t since_modseq, unsigned want,
 		return 0;
 	}
 	/* SELECT: every record, from the cache when it has this version. */
-	if (!quick && want == 0 && changed != NULL && st->cache != NULL) {
-		if ((ret = sfs_box_sync_cached(b, changed, ctx, &mb, err)) < 0)
+	if (!quick && (want & ~VIMAP_WANT_CACHE) == 0 && changed != NULL && st->cache != NULL &&
+	    sfs_cache_has(st->cache, b->id, (want & VIMAP_WANT_CACHE) != 0)) {
+		if ((ret = sfs_box_sync_cached(b, (want & VIMAP_WANT_CACHE) != 0, changed, ctx,
+					       &mb, err)) < 0)
 			return -1;
 		if (ret > 0) {
 			if (info_r != NULL)
@@ -372,7 +379,7 @@ int sfs_box_sync(void *box, uint64_t since_modseq, unsigned want,
 		}
 	}
 	if (!quick && changed != NULL && st->cache != NULL)
-		fill = sfs_cache_fill_new(st->cache);
+		fill = sfs_cache_fill_new(st->cache, (want & VIMAP_WANT_CACHE) != 0);
 	if (sfs_begin(st, 1, &c, err) < 0) {
 		sfs_cache_fill_free(&fill);
 		return -1;
@@ -445,6 +452,102 @@ static int sfs_box_fetch_sel(void *ctx, uint32_t first, uint32_t last, const cha
 			       f->box, &f->delivered, f->err);
 }
 
+/* A whole-mailbox scan's record callback: keeps every record for the
+   cache, hands on those asked for (uids ascending). */
+struct sfs_box_scan_ctx {
+	struct sfs_cache_fill *fill;
+	const uint32_t *uids;
+	unsigned count, next;
+	vimap_message_cb *cb;
+	void *ctx;
+};
+
+static int sfs_box_scan_cb(void *ctx, const struct vimap_message *m)
+{
+	struct sfs_box_scan_ctx *s = ctx;
+
+	sfs_cache_fill_add(s->fill, m);
+	while (s->next < s->count && s->uids[s->next] < m->uid)
+		s->next++;
+	if (s->next < s->count && s->uids[s->next] == m->uid)
+		return s->cb(s->ctx, m);
+	return 0;
+}
+
+static int sfs_box_uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A fetch with the blobs as a scan of the whole mailbox in one snapshot,
+   whose list (with the blobs) the cache keeps. */
+static int sfs_box_fetch_fill(struct sfs_box *b, const uint32_t *uids, unsigned count,
+			      vimap_message_cb *cb, void *ctx, struct vimap_storage_error *err)
+{
+	struct sfs_state *st = b->user->st;
+	struct sfs_box_scan_ctx s = { NULL, NULL, count, 0, cb, ctx };
+	uint32_t *sorted = xmalloc(count * sizeof(*sorted));
+	unsigned delivered = 0;
+	struct sfs_params p;
+	struct sfs_conn *c;
+	struct sfs_mbox mb;
+	int ret;
+
+	memcpy(sorted, uids, count * sizeof(*sorted));
+	qsort(sorted, count, sizeof(*sorted), sfs_box_uid_cmp);
+	s.uids = sorted;
+	if (sfs_begin(st, 1, &c, err) < 0) {
+		free(sorted);
+		return -1;
+	}
+	s.fill = sfs_cache_fill_new(st->cache, 1);
+	ret = sfs_box_status(c, b, "fetch", &mb, err);
+	if (ret == 0) {
+		sfs_p_init(&p);
+		sfs_p_int(&p, b->id);
+		sfs_p_int(&p, 1);
+		ret = sfs_box_records(c, SFS_MSG_SCAN_CACHE, &p, 1, sfs_box_scan_cb, &s,
+				      "fetch", b, &delivered, err);
+	}
+	free(sorted);
+	if (sfs_end(st, &c, ret, err) < 0) {
+		sfs_cache_fill_free(&s.fill);
+		return -1;
+	}
+	sfs_cache_fill_done(st->cache, &s.fill, &mb);
+	return 0;
+}
+
+/* A fetch from the list cached for the mailbox row read now (1), or with
+   the blobs of about the whole mailbox by a scan that keeps the list (1);
+   0 when neither (nothing handed out), -1 error. */
+static int sfs_box_fetch_cached(struct sfs_box *b, const uint32_t *uids, unsigned count,
+				int with_cache, vimap_message_cb *cb, void *ctx,
+				struct vimap_storage_error *err)
+{
+	struct sfs_cache *cache = b->user->st->cache;
+	int have = sfs_cache_has(cache, b->id, with_cache), ret;
+	struct sfs_mbox mb;
+
+	if (!have && !(with_cache && count >= SFS_FILL_MIN))
+		return 0;
+	if (sfs_box_status(NULL, b, "fetch", &mb, err) < 0)
+		return -1;
+	if (have) {
+		ret = sfs_cache_serve_uids(cache, &mb, uids, count, with_cache, cb, ctx, b);
+		if (ret < 0)
+			return sfs_fail(err, VIMAP_STORAGE_ERR_INTERNAL,
+					"fetch failed: stopped by the callback");
+		if (ret > 0)
+			return 1;
+	}
+	if (with_cache && count >= SFS_FILL_MIN && (uint64_t)count * 2 >= mb.messages)
+		return sfs_box_fetch_fill(b, uids, count, cb, ctx, err) < 0 ? -1 : 1;
+	return 0;
+}
+
 /* Without a transaction: each batch is consistent in itself, and the
    kernel asks for records it knows, which an expunge may only take away. */
 int sfs_box_fetch(void *box, const uint32_t *uids, unsigned count, unsigned want,
@@ -453,6 +556,13 @@ int sfs_box_fetch(void *box, const uint32_t *uids, unsigned count, unsigned want
 	struct sfs_box *b = box;
 	struct sfs_fetch_ctx f = { NULL, b, (want & VIMAP_WANT_CACHE) != 0, cb, ctx, 0, err };
 	int tries, ret = 0;
+
+	if (count > 0 && b->user->st->cache != NULL) {
+		ret = sfs_box_fetch_cached(b, uids, count, f.with_cache, cb, ctx, err);
+		sfs_box_ahead_free(b);
+		if (ret != 0)
+			return ret < 0 ? -1 : 0;
+	}
 
 	for (tries = 0; count > 0 && tries < 2; tries++) {
 		if (sfs_pool_get(b->user->st, &f.c, err) < 0)
@@ -640,29 +750,45 @@ static void sfs_box_ahead_adapt(struct sfs_box *b)
 		b->ahead_window /= 2;
 }
 
+/* The fetch's current batch (a result or cached records): its rows, the
+   UID and the size of row `row`. */
+static int sfs_box_batch_rows(const struct sfs_box *b)
+{
+	return b->batch != NULL ? PQntuples(b->batch) : (int)b->mbatch_count;
+}
+
+static uint32_t sfs_box_batch_uid(const struct sfs_box *b, int row)
+{
+	return b->batch != NULL ? (uint32_t)sfs_get_int(b->batch, row, 0) : b->mbatch[row].uid;
+}
+
+static uint64_t sfs_box_batch_size(const struct sfs_box *b, int row)
+{
+	return b->batch != NULL ? (uint64_t)sfs_get_int(b->batch, row, 6) : b->mbatch[row].size;
+}
+
 /* The array literal of the UIDs to read ahead from the batch's current
    row on: one-chunk bodies, up to the window and SFS_AHEAD_BYTES.  NULL
    when the current one is not such a body.  Caller frees. */
 static char *sfs_box_ahead_uids(struct sfs_box *b)
 {
-	const PGresult *res = b->batch;
-	int row, n = PQntuples(res);
+	int row, n = sfs_box_batch_rows(b);
 	struct strbuf arr = STRBUF_INIT;
 	uint64_t bytes = 0;
 	unsigned k = 0;
 
-	if ((uint64_t)sfs_get_int(res, b->batch_row, 6) > SFS_CHUNK)
+	if (sfs_box_batch_size(b, b->batch_row) > SFS_CHUNK)
 		return NULL;
 	strbuf_appendc(&arr, '{');
 	for (row = b->batch_row; row < n && k < b->ahead_window; row++) {
-		uint64_t size = (uint64_t)sfs_get_int(res, row, 6);
+		uint64_t size = sfs_box_batch_size(b, row);
 
 		if (size > SFS_CHUNK)
 			continue;
 		if (k > 0 && bytes + size > SFS_AHEAD_BYTES)
 			break;
-		strbuf_appendf(&arr, "%s%lld", k > 0 ? "," : "",
-			       (long long)sfs_get_int(res, row, 0));
+		strbuf_appendf(&arr, "%s%lu", k > 0 ? "," : "",
+			       (unsigned long)sfs_box_batch_uid(b, row));
 		bytes += size;
 		k++;
 	}
@@ -728,7 +854,7 @@ int sfs_box_open_message(void *box, uint32_t uid, struct vimap_message_data *out
 
 	if (sfs_box_ahead_take(b, uid, out))
 		return 0;
-	if (b->batch != NULL && (uint32_t)sfs_get_int(b->batch, b->batch_row, 0) == uid) {
+	if ((b->batch != NULL || b->mbatch != NULL) && sfs_box_batch_uid(b, b->batch_row) == uid) {
 		if (sfs_box_ahead_read(b, err) < 0)
 			return -1;
 		if (sfs_box_ahead_take(b, uid, out))

@@ -12,7 +12,12 @@
  * mailbox's list now, and the next such sync is served from memory after
  * reading the row alone (one statement instead of a transaction and a scan).
  *
- * Bounded: the lists' bytes are counted, the least recently used ones go
+ * A list read by a scan with the cache blobs (a sync from 0 or a fetch of
+ * the whole mailbox with VIMAP_WANT_CACHE: SEARCH on headers) keeps the
+ * blobs too, and then serves fetch() of any UIDs of the mailbox, with or
+ * without them, after the same one-statement check of the row.
+ *
+ * Bounded: the lists' bytes (blobs included) are counted, the least recently used ones go
  * first.  Threads: a mutex guards the table; a list being handed out holds
  * a reference, so the callbacks run without the lock (they may call the
  * plugin) and an eviction meanwhile frees it after the last reader. */
@@ -32,6 +37,8 @@ struct sfs_cache_rec {
 	int64_t internal_date;
 	int32_t tz_offset;
 	uint32_t kw;                 /* offset in the list's kw text; 0 is "" */
+	uint32_t blob_size;
+	int64_t blob;                /* offset in the list's blobs; -1: none */
 };
 
 /* A mailbox's record list. */
@@ -44,6 +51,8 @@ struct sfs_cache_entry {
 	struct sfs_cache_rec *recs;
 	unsigned count;
 	char *kw;                    /* NUL-separated keyword lists, kw[0] = '\0' */
+	char *blobs;                 /* the cache blobs, 8-byte aligned each */
+	int with_blobs;              /* read with the blobs (else none kept) */
 	size_t bytes;                /* counted against the cache's budget */
 	unsigned refs;               /* the table's (while in it) and readers' */
 };
@@ -60,6 +69,8 @@ struct sfs_cache_fill {
 	struct sfs_cache_rec *recs;
 	unsigned count, alloc;
 	struct strbuf kw;
+	struct strbuf blobs;
+	int with_blobs;
 	size_t max_bytes;
 	int overflow;                /* too large to keep */
 };
@@ -77,6 +88,7 @@ static void sfs_cache_entry_free(struct sfs_cache_entry *e)
 {
 	free(e->recs);
 	free(e->kw);
+	free(e->blobs);
 	free(e);
 }
 
@@ -180,40 +192,173 @@ static struct sfs_cache_entry *sfs_cache_get(struct sfs_cache *cache,
 	return e;
 }
 
-int sfs_cache_serve(struct sfs_cache *cache, const struct sfs_mbox *mb,
-		    vimap_message_cb *cb, void *ctx)
+int sfs_cache_has(struct sfs_cache *cache, int64_t id, int with_blobs)
+{
+	struct sfs_cache_entry *e;
+	int found;
+
+	pthread_mutex_lock(&cache->lock);
+	e = sfs_cache_find(cache, id);
+	found = e != NULL && (!with_blobs || e->with_blobs);
+	pthread_mutex_unlock(&cache->lock);
+	return found;
+}
+
+/* Record r of list e as a vimap_message (pointing into e). */
+static void sfs_cache_message(const struct sfs_cache_entry *e, const struct sfs_cache_rec *r,
+			      int with_blobs, struct vimap_message *m)
+{
+	m->uid = r->uid;
+	m->flags = r->flags;
+	m->modseq = r->modseq;
+	m->keywords = e->kw + r->kw;
+	m->internal_date = r->internal_date;
+	m->tz_offset = r->tz_offset;
+	m->size = r->size;
+	m->cache = NULL;
+	m->cache_size = 0;
+	if (with_blobs && r->blob >= 0) {
+		m->cache = e->blobs + r->blob;
+		m->cache_size = r->blob_size;
+	}
+}
+
+static int sfs_cache_uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* uids in ascending order without repeats: uids itself when it is, else a
+   sorted copy in *copy_r (caller frees). */
+static const uint32_t *sfs_cache_sorted(const uint32_t *uids, unsigned *count,
+					uint32_t **copy_r)
+{
+	unsigned i, n;
+
+	*copy_r = NULL;
+	for (i = 1; i < *count; i++) {
+		if (uids[i] <= uids[i - 1])
+			break;
+	}
+	if (i >= *count)
+		return uids;
+	*copy_r = xmalloc(*count * sizeof(**copy_r));
+	memcpy(*copy_r, uids, *count * sizeof(**copy_r));
+	qsort(*copy_r, *count, sizeof(**copy_r), sfs_cache_uid_cmp);
+	for (i = 1, n = 1; i < *count; i++) {
+		if ((*copy_r)[i] != (*copy_r)[n - 1])
+			(*copy_r)[n++] = (*copy_r)[i];
+	}
+	*count = n;
+	return *copy_r;
+}
+
+/* Calls cb for win[k] with win (n records) shown on ahead (when not NULL)
+   meanwhile, as the fetch's current batch; what a fetch around showed
+   there is put back after. */
+static int sfs_cache_call(vimap_message_cb *cb, void *ctx, const struct vimap_message *win,
+			  const struct vimap_message *all, unsigned n, unsigned k,
+			  struct sfs_box *ahead)
+{
+	const PGresult *batch = NULL;
+	const struct vimap_message *mbatch = NULL;
+	unsigned mcount = 0;
+	int row = 0, ret;
+
+	if (ahead != NULL) {
+		batch = ahead->batch;
+		mbatch = ahead->mbatch;
+		mcount = ahead->mbatch_count;
+		row = ahead->batch_row;
+		ahead->batch = NULL;
+		ahead->mbatch = all;
+		ahead->mbatch_count = n;
+		ahead->batch_row = (int)k;
+	}
+	ret = cb(ctx, win);
+	if (ahead != NULL) {
+		ahead->batch = batch;
+		ahead->mbatch = mbatch;
+		ahead->mbatch_count = mcount;
+		ahead->batch_row = row;
+	}
+	return ret;
+}
+
+/* Hands the records of e that are in uids (ascending; all when NULL) to
+   cb, SFS_AHEAD_MAX at a time shown on `ahead` (when not NULL) for the
+   body read-ahead: 1, or -1 when cb returned -1. */
+static int sfs_cache_hand_out(const struct sfs_cache_entry *e, const uint32_t *uids,
+			      unsigned count, int with_blobs, vimap_message_cb *cb, void *ctx,
+			      struct sfs_box *ahead)
+{
+	struct vimap_message win[SFS_AHEAD_MAX];
+	unsigned i = 0, j = 0, n, k;
+
+	while (i < e->count) {
+		for (n = 0; n < SFS_AHEAD_MAX && i < e->count; i++) {
+			const struct sfs_cache_rec *r = &e->recs[i];
+
+			if (uids != NULL) {
+				while (j < count && uids[j] < r->uid)
+					j++;
+				if (j >= count) {
+					i = e->count;
+					break;
+				}
+				if (uids[j] != r->uid)
+					continue;
+			}
+			sfs_cache_message(e, r, with_blobs, &win[n++]);
+		}
+		for (k = 0; k < n; k++) {
+			if (sfs_cache_call(cb, ctx, &win[k], win, n, k, ahead) < 0)
+				return -1;
+		}
+	}
+	return 1;
+}
+
+int sfs_cache_serve_uids(struct sfs_cache *cache, const struct sfs_mbox *mb,
+			 const uint32_t *uids, unsigned count, int with_blobs,
+			 vimap_message_cb *cb, void *ctx, struct sfs_box *ahead)
 {
 	struct sfs_cache_entry *e = sfs_cache_get(cache, mb);
-	struct vimap_message m;
-	unsigned i;
-	int ret = 1;
+	const uint32_t *sorted = NULL;
+	uint32_t *copy = NULL;
+	int ret;
 
 	if (e == NULL)
 		return 0;
-	memset(&m, 0, sizeof(m));
-	for (i = 0; i < e->count && ret > 0; i++) {
-		const struct sfs_cache_rec *r = &e->recs[i];
-
-		m.uid = r->uid;
-		m.flags = r->flags;
-		m.modseq = r->modseq;
-		m.keywords = e->kw + r->kw;
-		m.internal_date = r->internal_date;
-		m.tz_offset = r->tz_offset;
-		m.size = r->size;
-		if (cb(ctx, &m) < 0)
-			ret = -1;
+	if (with_blobs && !e->with_blobs) {
+		pthread_mutex_lock(&cache->lock);
+		sfs_cache_unref(e);
+		pthread_mutex_unlock(&cache->lock);
+		return 0;
 	}
+	if (uids != NULL)
+		sorted = sfs_cache_sorted(uids, &count, &copy);
+	ret = sfs_cache_hand_out(e, sorted, count, with_blobs, cb, ctx, ahead);
+	free(copy);
 	pthread_mutex_lock(&cache->lock);
 	sfs_cache_unref(e);
 	pthread_mutex_unlock(&cache->lock);
 	return ret;
 }
 
-struct sfs_cache_fill *sfs_cache_fill_new(struct sfs_cache *cache)
+int sfs_cache_serve(struct sfs_cache *cache, const struct sfs_mbox *mb,
+		    vimap_message_cb *cb, void *ctx)
+{
+	return sfs_cache_serve_uids(cache, mb, NULL, 0, 0, cb, ctx, NULL);
+}
+
+struct sfs_cache_fill *sfs_cache_fill_new(struct sfs_cache *cache, int with_blobs)
 {
 	struct sfs_cache_fill *f = xcalloc(1, sizeof(*f));
 
+	f->with_blobs = with_blobs;
 	f->max_bytes = cache->max_bytes;
 	strbuf_appendc(&f->kw, '\0');
 	return f;
@@ -227,22 +372,27 @@ void sfs_cache_fill_free(struct sfs_cache_fill **fp)
 		return;
 	free(f->recs);
 	strbuf_free(&f->kw);
+	strbuf_free(&f->blobs);
 	free(f);
 	*fp = NULL;
 }
 
 static size_t sfs_cache_fill_bytes(const struct sfs_cache_fill *f)
 {
-	return sizeof(struct sfs_cache_entry) + f->count * sizeof(*f->recs) + f->kw.len + 1;
+	return sizeof(struct sfs_cache_entry) + f->count * sizeof(*f->recs) + f->kw.len + 1 +
+		f->blobs.len;
 }
 
 void sfs_cache_fill_add(struct sfs_cache_fill *f, const struct vimap_message *m)
 {
+	static const char pad[8];
 	struct sfs_cache_rec *r;
+	size_t blob = f->with_blobs && m->cache != NULL ? m->cache_size + 7 : 0;
 
 	if (f->overflow)
 		return;
-	if (sfs_cache_fill_bytes(f) + sizeof(*r) + strlen(m->keywords) + 1 > f->max_bytes) {
+	if (sfs_cache_fill_bytes(f) + sizeof(*r) + strlen(m->keywords) + 1 + blob >
+	    f->max_bytes) {
 		f->overflow = 1;
 		return;
 	}
@@ -261,6 +411,15 @@ void sfs_cache_fill_add(struct sfs_cache_fill *f, const struct vimap_message *m)
 	if (m->keywords[0] != '\0') {
 		r->kw = (uint32_t)f->kw.len;
 		strbuf_append(&f->kw, m->keywords, strlen(m->keywords) + 1);
+	}
+	r->blob = -1;
+	r->blob_size = 0;
+	if (f->with_blobs && m->cache != NULL) {
+		if (f->blobs.len % 8 != 0)
+			strbuf_append(&f->blobs, pad, 8 - f->blobs.len % 8);
+		r->blob = (int64_t)f->blobs.len;
+		r->blob_size = (uint32_t)m->cache_size;
+		strbuf_append(&f->blobs, m->cache, m->cache_size);
 	}
 }
 
@@ -293,6 +452,8 @@ void sfs_cache_fill_done(struct sfs_cache *cache, struct sfs_cache_fill **fp,
 	e->count = f->count;
 	e->bytes = sfs_cache_fill_bytes(f);
 	e->kw = strbuf_steal(&f->kw);
+	e->blobs = strbuf_steal(&f->blobs);
+	e->with_blobs = f->with_blobs;
 	e->refs = 1;
 	f->recs = NULL;
 	sfs_cache_fill_free(fp);
@@ -302,7 +463,8 @@ void sfs_cache_fill_done(struct sfs_cache *cache, struct sfs_cache_fill **fp,
 	   older read may finish last). */
 	old = sfs_cache_find(cache, e->id);
 	if (old != NULL && old->uidvalidity == e->uidvalidity &&
-	    old->highestmodseq > e->highestmodseq) {
+	    (old->highestmodseq > e->highestmodseq ||
+	     (sfs_cache_matches(old, mb) && old->with_blobs && !e->with_blobs))) {
 		pthread_mutex_unlock(&cache->lock);
 		sfs_cache_unref(e);
 		return;

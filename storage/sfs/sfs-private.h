@@ -74,6 +74,7 @@
 #define SFS_AHEAD_MAX 64            /* bodies read ahead at most at once */
 #define SFS_AHEAD_BYTES (4u * 1024u * 1024u) /* and their octets at most */
 #define SFS_CACHE_BYTES (32u * 1024u * 1024u) /* record lists kept (sfs-cache.c) */
+#define SFS_FILL_MIN 16             /* a fetch of fewer blobs fills no cache */
 
 /* The prepared statements (sfs-pool.c has the SQL). */
 enum sfs_stmt {
@@ -144,7 +145,9 @@ struct sfs_box {
 	char *name;                  /* as opened, for error texts */
 	/* Body read-ahead while a fetch hands out its records (sfs-box.c): */
 	const PGresult *batch;       /* the fetch's current batch, or NULL */
-	int batch_row;               /* its row now in the callback */
+	const struct vimap_message *mbatch; /* or its records from sfs-cache.c */
+	unsigned mbatch_count;
+	int batch_row;               /* its row (record) now in the callback */
 	struct sfs_ahead *ahead;     /* bodies read ahead, or NULL */
 	unsigned ahead_window;       /* messages to read ahead next time */
 };
@@ -396,9 +399,9 @@ int sfs_box_select(const uint32_t *uids, unsigned count,
 /* ---- sfs-cache.c ---- */
 
 /* A bounded (max_bytes, least recently used first out) cache of mailboxes'
-   record lists without the cache blob, each valid for one version of its
-   mailbox row (uidvalidity, uidnext, highestmodseq, messages).  Thread
-   safe.  sfs_cache_free() leaves NULL (NULL-safe). */
+   record lists, with or without the cache blobs, each valid for one
+   version of its mailbox row (uidvalidity, uidnext, highestmodseq,
+   messages).  Thread safe.  sfs_cache_free() leaves NULL (NULL-safe). */
 struct sfs_cache *sfs_cache_new(size_t max_bytes);
 void sfs_cache_free(struct sfs_cache **cachep);
 /* When the list of mailbox mb->id is cached for the version in mb, hands
@@ -408,12 +411,25 @@ void sfs_cache_free(struct sfs_cache **cachep);
    cached (cb not called). */
 int sfs_cache_serve(struct sfs_cache *cache, const struct sfs_mbox *mb,
 		    vimap_message_cb *cb, void *ctx);
+/* As sfs_cache_serve(), for the records of the UIDs in uids (any order;
+   those not in the list are skipped) and, with with_blobs, their cache
+   blobs (0 when the list was kept without them).  The records and blobs
+   point into the list, valid during the callback only.  With `ahead` the
+   records around the one in the callback are shown in ahead->mbatch for
+   the body read-ahead. */
+int sfs_cache_serve_uids(struct sfs_cache *cache, const struct sfs_mbox *mb,
+			 const uint32_t *uids, unsigned count, int with_blobs,
+			 vimap_message_cb *cb, void *ctx, struct sfs_box *ahead);
+/* True when a list of mailbox `id` (of any version; with_blobs: kept with
+   the blobs) is in the cache: worth reading the row to check it. */
+int sfs_cache_has(struct sfs_cache *cache, int64_t id, int with_blobs);
 /* Filling: sfs_cache_fill_new(), then sfs_cache_fill_add() for each record
-   of the mailbox in ascending UID order (copied), then either
+   of the mailbox in ascending UID order (copied; its cache blob too
+   when with_blobs), then either
    sfs_cache_fill_done() with the mailbox row read in the same snapshot
    (keeps the list when it has all mb->messages records and fits), or
    sfs_cache_fill_free(); both free *fp and leave NULL. */
-struct sfs_cache_fill *sfs_cache_fill_new(struct sfs_cache *cache);
+struct sfs_cache_fill *sfs_cache_fill_new(struct sfs_cache *cache, int with_blobs);
 void sfs_cache_fill_add(struct sfs_cache_fill *f, const struct vimap_message *m);
 void sfs_cache_fill_done(struct sfs_cache *cache, struct sfs_cache_fill **fp,
 			 const struct sfs_mbox *mb);

@@ -2186,11 +2186,80 @@ static void kit_sync_all(const struct vimap_storage_ops *ops, void *box, struct 
 	ck_assert(!r->unordered);
 }
 
+/* Every record of uids[0..n) with its cache blob, through fetch, into r. */
+static void kit_fetch_cache(const struct vimap_storage_ops *ops, void *box,
+			    const uint32_t *uids, unsigned n, struct kit_recs *r)
+{
+	struct vimap_storage_error err = { 0, NULL };
+
+	kit_recs_free(r);
+	KIT_OK(ops->fetch(box, uids, n, VIMAP_WANT_CACHE, kit_rec_cb, r, &err), err);
+	ck_assert(!r->unordered);
+}
+
+/* Records a and b are the same, cache blob included. */
+static void kit_rec_same(const struct kit_rec *a, const struct kit_rec *b)
+{
+	ck_assert_uint_eq(a->m.uid, b->m.uid);
+	ck_assert_uint_eq(a->m.flags, b->m.flags);
+	ck_assert_uint_eq(a->m.modseq, b->m.modseq);
+	ck_assert_str_eq(a->m.keywords, b->m.keywords);
+	ck_assert_uint_eq(a->m.size, b->m.size);
+	ck_assert_int_eq(a->m.internal_date, b->m.internal_date);
+	ck_assert_uint_eq(a->m.cache_size, b->m.cache_size);
+	ck_assert((a->cache == NULL) == (b->cache == NULL));
+	if (a->cache != NULL)
+		ck_assert(memcmp(a->cache, b->cache, a->m.cache_size) == 0);
+}
+
+/* The second instance fetches every record with its cache blob twice (a
+   plugin may answer the second from memory): the same both times; the
+   first instance appends a message with a blob, and the second's next
+   such fetch has it, the blob byte for byte. */
+static void kit_instances_blobs(const struct vimap_storage_ops *ops2, void *box2, void *u,
+				const struct kit_recs *synced)
+{
+	static const char blob[] = "kit blob\0with a NUL, \x01\xff binary";
+	static const char msg[] = "Subject: blob\r\n\r\nbody\r\n";
+	struct vimap_append a = { msg, sizeof(msg) - 1, 0, "", 1700000000, 60, blob,
+				  sizeof(blob) };
+	struct vimap_storage_error err = { 0, NULL };
+	struct kit_recs one = { 0 }, two = { 0 };
+	uint32_t *uids = malloc((synced->n + 1) * sizeof(*uids));
+	uint32_t uid = 0, uidvalidity = 0;
+	unsigned i, n = synced->n;
+
+	ck_assert_ptr_nonnull(uids);
+	for (i = 0; i < n; i++)
+		uids[i] = synced->v[i].m.uid;
+	kit_fetch_cache(ops2, box2, uids, n, &one);
+	kit_fetch_cache(ops2, box2, uids, n, &two);
+	ck_assert_uint_eq(one.n, n);
+	ck_assert_uint_eq(two.n, n);
+	for (i = 0; i < n; i++)
+		kit_rec_same(&one.v[i], &two.v[i]);
+	KIT_OK(kit_ops->append(u, "INBOX", &a, 1, &uidvalidity, &uid, &err), err);
+	uids[n] = uid;
+	kit_fetch_cache(ops2, box2, uids, n + 1, &two);
+	ck_assert_uint_eq(two.n, n + 1);
+	for (i = 0; i < n; i++)
+		kit_rec_same(&one.v[i], &two.v[i]);
+	ck_assert_uint_eq(two.v[n].m.uid, uid);
+	ck_assert_uint_eq(two.v[n].m.size, sizeof(msg) - 1);
+	ck_assert_uint_eq(two.v[n].m.cache_size, sizeof(blob));
+	ck_assert_ptr_nonnull(two.v[n].cache);
+	ck_assert(memcmp(two.v[n].cache, blob, sizeof(blob)) == 0);
+	kit_recs_free(&one);
+	kit_recs_free(&two);
+	free(uids);
+}
+
 /* Two instances of the plugin loaded on the same filepool (as two vimapd
    processes would be) append to one mailbox at the same time: every UID
    is given once, every message is there, and each instance sees the
    other's messages, and a sync from 0 of one shows the other's later
-   STORE and EXPUNGE (even when it syncs from a list kept in memory). */
+   STORE and EXPUNGE (even when it syncs from a list kept in memory), and
+   its fetches with the cache blob the other's later APPEND. */
 START_TEST(test_two_instances)
 {
 	const char *user = "kit-instances";
@@ -2253,6 +2322,7 @@ START_TEST(test_two_instances)
 	kit_sync_all(t[1].ops, box2, &recs);
 	ck_assert_uint_eq(recs.n, 299);
 	ck_assert_uint_eq(recs.v[7].m.uid, all[8]);
+	kit_instances_blobs(t[1].ops, box2, u, &recs);
 	kit_recs_free(&recs);
 	t[1].ops->mailbox_close(box2);
 	kit_ops->mailbox_close(box);
