@@ -170,14 +170,20 @@ unsigned auth_throttle_delay(struct auth_throttle *t, const char *addr, const ch
 int auth_throttle_wait(struct auth_throttle *t, const char *addr, const char *user,
 		       const char **reason_r)
 {
-	unsigned ms = auth_throttle_delay(t, addr, user, auth_throttle_now_ms());
+	int64_t now_ms = auth_throttle_now_ms();
+	unsigned ms = auth_throttle_delay(t, addr, user, now_ms);
 	struct timespec ts;
 	int ok;
 
 	if (ms == 0)
 		return 0;
 	pthread_mutex_lock(&t->lock);
-	ok = t->waiting < t->set.max_waiting;
+	/* The cap on waiting workers protects the pool from floods, which
+	   fail and so come from addresses with failures.  An address with
+	   none (the real user, delayed only because someone else guessed at
+	   the name) always gets its turn: otherwise an attacker could keep
+	   the pool full and lock any user out. */
+	ok = t->waiting < t->set.max_waiting || throttle_failures(t, 'a', addr, now_ms) == 0;
 	if (ok)
 		t->waiting++;
 	pthread_mutex_unlock(&t->lock);

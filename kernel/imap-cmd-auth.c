@@ -110,6 +110,12 @@ void imap_cmd_login(struct session *s, struct imap_cmd *cmd)
 		session_tagged(cmd, "BAD", NULL, "LOGIN needs a user id and a password.");
 		return;
 	}
+	/* A literal may carry NUL; a password cut at it would be checked as
+	   something the client did not send. */
+	if (memchr(password, '\0', cmd->args[1].len) != NULL) {
+		session_tagged(cmd, "BAD", NULL, "A password must not contain NUL.");
+		return;
+	}
 	if (!client_plaintext_ok(s->client)) {
 		log_info("auth", "%s: login of '%.64s' refused: plaintext password without TLS",
 			 s->client->peer, user);

@@ -25,6 +25,7 @@
 #include "privsep-msg.h"
 #include "privsep.h"
 #include "strbuf.h"
+#include "userid.h"
 #include "xalloc.h"
 
 #define PRIVSEP_AUTH_MIN_THREADS 2
@@ -144,6 +145,18 @@ static const char *privsep_auth_mech(const char *mech)
 
 /* ---- requests ---- */
 
+/* The other side is not trusted: a user id reaches the plugin (running as
+   root) only when it is one. */
+static int privsep_auth_valid_user(const struct privsep_msg *req)
+{
+	char id[USERID_MAX + 1];
+
+	if (userid_canonical(req->field[0], strlen(req->field[0]), id) == 0)
+		return 1;
+	privsep_auth_refuse(&req->hdr, "not a valid user id");
+	return 0;
+}
+
 static void privsep_auth_verify(const struct privsep_msg *req)
 {
 	const char *reason = NULL;
@@ -154,6 +167,8 @@ static void privsep_auth_verify(const struct privsep_msg *req)
 		privsep_auth_refuse(&req->hdr, "the auth plugin checks no passwords");
 		return;
 	}
+	if (!privsep_auth_valid_user(req))
+		return;
 	res = pa.ops->verify(pa.plugin->state, req->field[0], req->field[1], &reason);
 	if (res != VIMAP_AUTH_OK && res != VIMAP_AUTH_DENIED && res != VIMAP_AUTH_FAILED) {
 		res = VIMAP_AUTH_FAILED;
@@ -175,6 +190,8 @@ static void privsep_auth_scram(const struct privsep_msg *req)
 		privsep_auth_refuse(&req->hdr, "the auth plugin has no SCRAM secrets");
 		return;
 	}
+	if (!privsep_auth_valid_user(req))
+		return;
 	memset(&secret, 0, sizeof(secret));
 	res = pa.ops->scram_secret(pa.plugin->state, req->field[0], &secret, &reason);
 	if (res == VIMAP_AUTH_OK && (secret.salt_len == 0 ||

@@ -36,6 +36,8 @@ static const struct parse_case parse_cases[] = {
 	{ " FROM:<a@x", "FROM", NULL, "no '>'" },
 	/* a control character could forge a header line */
 	{ " FROM:<a\x01@x>", "FROM", NULL, "control character" },
+	/* ... also when escaped inside quotes */
+	{ " FROM:<\"a\\\rX-Injected: 1\"@x>", "FROM", NULL, "control character" },
 	/* text glued to '>' */
 	{ " FROM:<a@x>SIZE=1", "FROM", NULL, "without a blank" },
 	/* a blank inside an unquoted address */

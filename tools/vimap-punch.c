@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "config.h"
+#include "fd-util.h"
 #include "host.h"
 #include "loader.h"
 #include "log.h"
@@ -205,7 +206,8 @@ static int punch_store(const char *dir, const void *data, size_t len)
 		fprintf(stderr, "vimap-punch: mkstemp(%s) failed: %s\n", tmp, strerror(errno));
 		return -1;
 	}
-	ok = write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
+	/* Readable by the spool's reader when vimapd runs as another user. */
+	ok = fchmod(fd, 0640) == 0 && fd_write_all(fd, data, len) == 0 && fsync(fd) == 0;
 	if (close(fd) < 0)
 		ok = 0;
 	/* The mkstemp suffix makes the name unique within the spool. */
@@ -216,13 +218,13 @@ static int punch_store(const char *dir, const void *data, size_t len)
 		unlink(tmp);
 		return -1;
 	}
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) < 0) {
-		fprintf(stderr, "vimap-punch: fsync(%s) failed: %s\n", dir, strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
-		return -1;
-	}
-	close(dfd);
+	/* Once renamed the file is in the spool and will be delivered: a
+	   failure now must not make the MTA send it again (a duplicate). */
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) < 0)
+		fprintf(stderr, "vimap-punch: warning: fsync(%s) failed: %s (the message is "
+			"in the spool)\n", dir, strerror(errno));
+	if (dfd >= 0)
+		close(dfd);
 	return 0;
 }
 

@@ -32,6 +32,12 @@ static const char *lmtp_addr_path(const char *p, struct strbuf *path, const char
 			return NULL;
 		}
 		if (quoted && c == '\\' && p[1] != '\0') {
+			/* The escaped character is checked too: a CR there would
+			   reach the Return-Path and Delivered-To lines. */
+			if ((unsigned char)p[1] < 0x20 || (unsigned char)p[1] == 0x7f) {
+				error_set(error_r, "control character in the address");
+				return NULL;
+			}
 			strbuf_appendc(path, *p++);
 		} else if (c == '"') {
 			quoted = !quoted;

@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "error.h"
 #include "spool-private.h"
 #include "userid.h"
+#include "xalloc.h"
 
 #define SPOOL_DEST_MAX 300
 
@@ -181,30 +181,59 @@ static enum spool_outcome spool_decide(struct spool *s, struct spool_item *it,
 	return spool_deliver(s, it, m, user);
 }
 
+/* Reads exactly `size` bytes of fd into a new buffer.  Read, not mapped:
+   a file cut short by a writer that still holds it would raise SIGBUS in
+   a mapping and take the whole server down.  NULL with errno (EIO when
+   the file shrank). */
+static char *spool_read_all(int fd, size_t size)
+{
+	char *buf = xmalloc(size);
+	size_t done = 0;
+
+	while (done < size) {
+		ssize_t n = pread(fd, buf + done, size - done, (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			free(buf);
+			return NULL;
+		}
+		done += (size_t)n;
+	}
+	return buf;
+}
+
 /* Reads the claimed file and decides. */
 static enum spool_outcome spool_read_decide(struct spool *s, struct spool_item *it,
 					    int fd, size_t size)
 {
 	struct spool_msg m;
 	enum spool_outcome out;
-	void *map;
+	char *map;
 	int ret;
 
 	if (size == 0)
 		return spool_bad(s, it, "the file is empty");
-	map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED)
-		return spool_retry(s, it, error_fmt("mmap() failed: %s", strerror(errno)));
+	if (size > SPOOL_MAX_FILE)
+		return spool_bad(s, it, error_fmt("the file holds %zu bytes, more than the "
+						  "spool reads (%u MB)", size,
+						  SPOOL_MAX_FILE >> 20));
+	if ((map = spool_read_all(fd, size)) == NULL)
+		return errno == EIO ? spool_bad(s, it, "the file shrank while it was read")
+			: spool_retry(s, it, error_fmt("read() failed: %s", strerror(errno)));
 	memset(&m, 0, sizeof(m));
 	m.s = s;
 	m.out_fd = spool_tmpfile(s);
 	if (m.out_fd < 0) {
-		munmap(map, size);
+		free(map);
 		return spool_retry(s, it, error_fmt("creating a temporary file failed: %s",
 						    strerror(errno)));
 	}
-	ret = spool_msg_read(&m, map, size);
-	munmap(map, size);
+	ret = spool_msg_read(&m, (const unsigned char *)map, size);
+	free(map);
 	if (ret < 0 && m.io_error)
 		out = spool_retry(s, it, m.reason);
 	else if (ret < 0)
@@ -244,7 +273,9 @@ static enum spool_outcome spool_file_run(struct spool *s, struct spool_item *it)
 
 	if ((c = spool_claim(s, it)) <= 0)
 		return c == 0 ? SPOOL_DONE : SPOOL_RETRY;
-	fd = openat(s->work_fd, it->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO dropped into the spool must not hang a reader
+	   in open(); fstat below sends it to the bad files. */
+	fd = openat(s->work_fd, it->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0 && errno == ENOENT)
 		return SPOOL_DONE;
 	if (fd < 0 && errno == ELOOP)

@@ -24,6 +24,10 @@
 #define SPOOL_LOCK_FILE ".lock"
 #define SPOOL_HASH_SIZE 4096
 #define SPOOL_REASON_MAX 512
+/* The largest spool file read (bytes): a NETDATA file is about 1.1 times
+   its message, and the store takes 64 MB messages by default.  A larger
+   file goes to the bad files instead of growing the heap without bound. */
+#define SPOOL_MAX_FILE (128u << 20)
 
 /* One file the spool knows of: queued, being read, or waiting to retry. */
 struct spool_item {

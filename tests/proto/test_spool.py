@@ -85,7 +85,7 @@ class SpoolDelivery(unittest.TestCase):
     def setUpClass(cls):
         cls.srv = make_server()
         cls.srv.start()
-        for user in ("mea", "fixed", "plain", "notify", "punchy", "many"):
+        for user in ("mea", "fixed", "plain", "notify", "punchy", "many", "fifo"):
             cls.srv.add_user(user, "pw")
         cls.bad = os.path.join(cls.srv.dir, "bad")
         cls.passthrough = os.path.join(cls.srv.dir, "passthrough")
@@ -183,6 +183,17 @@ class SpoolDelivery(unittest.TestCase):
         self.bad_reason("twice")
         drop(self.srv, "twice", b"junk again")
         self.bad_reason("twice.1")
+
+    def test_fifo_goes_to_bad_and_hangs_nothing(self):
+        # A FIFO renamed into the spool (inotify sees IN_MOVED_TO) must not
+        # block a reader in open(): it is a bad file, and mail goes on.
+        fifo = os.path.join(self.srv.dir, "a-fifo")
+        os.mkfifo(fifo)
+        os.rename(fifo, os.path.join(self.srv.dir, "spool", "fifo1"))
+        self.assertIn("not a regular file", self.bad_reason("fifo1"))
+        drop(self.srv, "afterfifo", gen.mail_file("fifo", "SMTP", [b"Subject: after fifo"]))
+        wait_for(lambda: any(b"after fifo" in m for m in inbox(self.srv, "fifo")),
+                 what="mail after the FIFO")
 
     def test_dot_files_are_ignored(self):
         path = os.path.join(self.srv.dir, "spool", ".inprogress")
