@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,16 +42,18 @@ int spool_mkdirs(const char *path, const char **error_r)
 	return ret;
 }
 
-/* Writes `text` + LF to dir/name through a temporary name, durably. */
+/* Writes `text` + LF to dir/name through a temporary name, durably.  0,
+   -2 when dir/name exists (it is never replaced), -1 on other errors. */
 static int spool_write_text(int dir_fd, const char *name, const char *text,
 			    const char **error_r)
 {
-	char tmp[NAME_MAX + 16];
+	static atomic_uint seq;
+	char tmp[64];
 	size_t len = strlen(text);
 	int fd, ok;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), ".tmp-%s", name) >= sizeof(tmp))
-		return error_set(error_r, "%s: name too long", name);
+	/* A short temporary name: NAME plus a prefix may pass NAME_MAX. */
+	snprintf(tmp, sizeof(tmp), ".tmp-%ld-%u", (long)getpid(), atomic_fetch_add(&seq, 1));
 	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return error_set(error_r, "open(%s) failed: %s", tmp, strerror(errno));
@@ -63,8 +66,14 @@ static int spool_write_text(int dir_fd, const char *name, const char *text,
 		return -1;
 	}
 	close(fd);
-	if (renameat(dir_fd, tmp, dir_fd, name) < 0)
-		return error_set(error_r, "rename(%s) failed: %s", name, strerror(errno));
+	/* Never over an existing file: it may be an earlier bad message. */
+	if (renameat2(dir_fd, tmp, dir_fd, name, RENAME_NOREPLACE) < 0) {
+		int errnum = errno;
+
+		unlinkat(dir_fd, tmp, 0);
+		error_set(error_r, "rename(%s) failed: %s", name, strerror(errnum));
+		return errnum == EEXIST ? -2 : -1;
+	}
 	return 0;
 }
 
@@ -127,9 +136,16 @@ static int spool_move(struct spool *s, const char *name, int to_fd, const char *
 		if ((size_t)snprintf(reason_name, sizeof(reason_name), "%s.reason",
 				     dest) >= sizeof(reason_name))
 			return error_set(error_r, "%s: name too long", dest);
+		/* Both names must be free: NAME.reason may itself be an
+		   earlier bad file's name. */
+		if (reason != NULL && fstatat(to_fd, reason_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
 		if (reason != NULL &&
-		    spool_write_text(to_fd, reason_name, reason, error_r) < 0)
+		    (ret = spool_write_text(to_fd, reason_name, reason, error_r)) < 0) {
+			if (ret == -2)
+				continue;
 			return -1;
+		}
 		ret = renameat2(s->work_fd, name, to_fd, dest, RENAME_NOREPLACE);
 		if (ret < 0 && errno == EXDEV)
 			ret = spool_copy(s, name, to_fd, dest, error_r) < 0 ? -2 : 0;

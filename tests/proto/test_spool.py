@@ -195,6 +195,18 @@ class SpoolDelivery(unittest.TestCase):
         wait_for(lambda: any(b"after fifo" in m for m in inbox(self.srv, "fifo")),
                  what="mail after the FIFO")
 
+    def test_reason_never_replaces_an_earlier_bad_file(self):
+        # Bad file "r1.reason" first, then bad file "r1": the second one's
+        # reason must not land on the first one's bytes.
+        drop(self.srv, "r1.reason", b"first junk")
+        self.bad_reason("r1.reason")
+        drop(self.srv, "r1", b"second junk")
+        self.bad_reason("r1.1")
+        with open(os.path.join(self.bad, "r1.reason"), "rb") as f:
+            self.assertEqual(f.read(), b"first junk")
+        with open(os.path.join(self.bad, "r1.1"), "rb") as f:
+            self.assertEqual(f.read(), b"second junk")
+
     def test_dot_files_are_ignored(self):
         path = os.path.join(self.srv.dir, "spool", ".inprogress")
         with open(path, "wb") as f:
