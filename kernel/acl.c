@@ -140,14 +140,14 @@ int acl_links(void *user_handle, acl_link_cb *cb, void *ctx,
 }
 
 /* The owner's handle and rights for the link target. */
-static int mailbox_ref_shared(const char *user, struct acl_find_ctx *link,
+static int mailbox_ref_shared(const char *user, const char *owner, const char *owner_mailbox,
 			      struct mailbox_ref *ref, struct vimap_storage_error *err)
 {
 	const struct vimap_storage_ops *ops = session_storage(NULL);
 	void *state;
 
 	session_storage(&state);
-	if (userid_canonical(link->owner, strlen(link->owner), ref->owner) < 0) {
+	if (userid_canonical(owner, strlen(owner), ref->owner) < 0) {
 		err->code = VIMAP_STORAGE_ERR_NONEXISTENT;
 		err->text = "no such mailbox (a link to a bad user id)";
 		return -1;
@@ -161,8 +161,7 @@ static int mailbox_ref_shared(const char *user, struct acl_find_ctx *link,
 		return -1;
 	}
 	ref->shared = 1;
-	ref->name = link->owner_mailbox;
-	link->owner_mailbox = NULL;
+	ref->name = xstrdup(owner_mailbox);
 	if (acl_rights_of(ref->user, ref->owner, ref->name, user, &ref->rights, err) < 0)
 		return -1;
 	/* Without any of l, r, i or a the folder does not exist for this
@@ -189,9 +188,7 @@ int mailbox_ref_resolve(const char *user, void *user_handle, const char *name,
 		return -1;
 	}
 	if (link.owner != NULL) {
-		ret = mailbox_ref_shared(user, &link, ref, err);
-		if (ret < 0)
-			mailbox_ref_release(ref);
+		ret = mailbox_ref_link(user, link.owner, link.owner_mailbox, ref, err);
 	} else {
 		ref->user = user_handle;
 		snprintf(ref->owner, sizeof(ref->owner), "%s", user);
@@ -201,6 +198,16 @@ int mailbox_ref_resolve(const char *user, void *user_handle, const char *name,
 	free(link.owner);
 	free(link.owner_mailbox);
 	return ret;
+}
+
+int mailbox_ref_link(const char *user, const char *owner, const char *owner_mailbox,
+		     struct mailbox_ref *ref, struct vimap_storage_error *err)
+{
+	memset(ref, 0, sizeof(*ref));
+	if (mailbox_ref_shared(user, owner, owner_mailbox, ref, err) == 0)
+		return 0;
+	mailbox_ref_release(ref);
+	return -1;
 }
 
 void mailbox_ref_release(struct mailbox_ref *ref)

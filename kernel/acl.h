@@ -52,6 +52,10 @@ struct mailbox_ref {
 int mailbox_ref_resolve(const char *user, void *user_handle, const char *name,
 			struct mailbox_ref *ref, struct vimap_storage_error *err);
 void mailbox_ref_release(struct mailbox_ref *ref);
+/* The same for a link already read (owner's `owner_mailbox`), without
+   looking the link up again: LIST resolves every link it lists. */
+int mailbox_ref_link(const char *user, const char *owner, const char *owner_mailbox,
+		     struct mailbox_ref *ref, struct vimap_storage_error *err);
 
 /* The rights `user` has on `owner_handle`'s mailbox `mailbox` from its ACL
    (own: ACL_ALL).  0 or -1. */

@@ -441,10 +441,41 @@ static void imap_lsub_add_parents(struct list_ctx *ctx, const char *pattern)
 	}
 }
 
+/* The user's links, read whole before any owner's store is opened. */
+struct list_links {
+	char **names, **owners, **boxes;
+	unsigned count, cap;
+};
+
 static void imap_list_link_cb(void *arg, const char *name, const char *owner,
 			      const char *owner_mailbox)
 {
-	imap_list_collect(arg, name, NULL);
+	struct list_links *l = arg;
+
+	if (l->count == l->cap) {
+		l->cap = l->cap == 0 ? 8 : l->cap * 2;
+		l->names = xrealloc(l->names, l->cap * sizeof(*l->names));
+		l->owners = xrealloc(l->owners, l->cap * sizeof(*l->owners));
+		l->boxes = xrealloc(l->boxes, l->cap * sizeof(*l->boxes));
+	}
+	l->names[l->count] = xstrdup(name);
+	l->owners[l->count] = xstrdup(owner);
+	l->boxes[l->count] = xstrdup(owner_mailbox);
+	l->count++;
+}
+
+static void imap_list_links_free(struct list_links *l)
+{
+	unsigned i;
+
+	for (i = 0; i < l->count; i++) {
+		free(l->names[i]);
+		free(l->owners[i]);
+		free(l->boxes[i]);
+	}
+	free(l->names);
+	free(l->owners);
+	free(l->boxes);
 }
 
 /* Adds the user's SHAREFOLDER links that still grant the lookup right:
@@ -452,26 +483,23 @@ static void imap_list_link_cb(void *arg, const char *name, const char *owner,
 static int imap_list_links(struct session *s, struct list_ctx *ctx,
 			   struct vimap_storage_error *err)
 {
-	struct list_ctx links = { NULL, 0, 0 };
+	struct list_links links = { NULL, NULL, NULL, 0, 0 };
 	struct vimap_storage_error ignored;
 	unsigned i;
+	int ret = acl_links(s->store_user, imap_list_link_cb, &links, err);
 
-	if (acl_links(s->store_user, imap_list_link_cb, &links, err) < 0) {
-		imap_list_free(&links);
-		return -1;
-	}
-	for (i = 0; i < links.count; i++) {
+	for (i = 0; ret == 0 && i < links.count; i++) {
 		struct mailbox_ref ref;
 
-		if (mailbox_ref_resolve(s->user, s->store_user, links.entries[i].name, &ref,
-					&ignored) < 0)
+		if (mailbox_ref_link(s->user, links.owners[i], links.boxes[i], &ref,
+				     &ignored) < 0)
 			continue;
 		if (ref.rights & ACL_LOOKUP)
-			imap_list_collect(ctx, links.entries[i].name, NULL);
+			imap_list_collect(ctx, links.names[i], NULL);
 		mailbox_ref_release(&ref);
 	}
-	imap_list_free(&links);
-	return 0;
+	imap_list_links_free(&links);
+	return ret;
 }
 
 void imap_cmd_list(struct session *s, struct imap_cmd *cmd)
